@@ -46,8 +46,8 @@ class Settings(_Strict):
     duckdb_path: Path = Field(Path("data/youshu.duckdb"), description="DuckDB database file")
     duckdb_memory_limit: str | None = Field(None, description="e.g. '4GB'; DuckDB spills beyond it")
     as_of: date | None = Field(None, description="default as-of date for `youshu run`")
-    spark: SparkSettings = Field(default_factory=SparkSettings)
-    synth: SynthSettings = Field(default_factory=SynthSettings)
+    spark: SparkSettings = Field(default_factory=lambda: SparkSettings())
+    synth: SynthSettings = Field(default_factory=lambda: SynthSettings())
 
     def resolve(self, path: Path) -> Path:
         """Resolve a configured path against the project folder."""
@@ -55,7 +55,12 @@ class Settings(_Strict):
 
 
 ENV_PREFIX = "YOUSHU_"
-_ENV_FIELDS = {"ENGINE": "engine", "WAREHOUSE": "warehouse", "RUNS_DIR": "runs_dir", "DUCKDB_PATH": "duckdb_path"}
+_ENV_FIELDS = {
+    "ENGINE": "engine",
+    "WAREHOUSE": "warehouse",
+    "RUNS_DIR": "runs_dir",
+    "DUCKDB_PATH": "duckdb_path",
+}
 
 
 def load_settings(project_dir: Path | None = None) -> Settings:

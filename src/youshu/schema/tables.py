@@ -9,7 +9,8 @@ from __future__ import annotations
 from youshu.schema import enums as E
 from youshu.schema.spec import Column, DType, Pii, Role, TableSpec, col
 
-S, I, F, B, D, T = DType.STRING, DType.INT, DType.FLOAT, DType.BOOL, DType.DATE, DType.TIMESTAMP
+# Terse type aliases keep the table listings readable.
+S, I, F, B, D, T = DType.STRING, DType.INT, DType.FLOAT, DType.BOOL, DType.DATE, DType.TIMESTAMP  # noqa: E741
 MONEY, LAT, LON, EVENT = Role.MONEY, Role.LATITUDE, Role.LONGITUDE, Role.EVENT_TIME
 
 
@@ -104,7 +105,9 @@ BALANCES = TableSpec(
         col("account_id", S, "账号", "account", ref="accounts.account_id"),
         col("month_end_date", D, "月末日期", "last day of the month", role=EVENT),
         col("balance_fen", I, "月末余额(分)", "month-end balance in fen", role=MONEY),
-        col("avg_balance_fen", I, "月日均余额(分)", "average daily balance over the month in fen", role=MONEY),
+        col(
+            "avg_balance_fen", I, "月日均余额(分)", "average daily balance over the month in fen", role=MONEY
+        ),
     ),
     ("account_id", "month_end_date"),
     grain_en="one row per account and month",
@@ -121,7 +124,13 @@ TRANSACTIONS = TableSpec(
         col("direction", S, "收付方向", "in = credit, out = debit", allowed=E.Direction),
         col("amount_fen", I, "金额(分)", "amount in fen, always positive", role=MONEY, min_value=1),
         col("channel", S, "渠道", "channel", allowed=E.Channel),
-        col("counterparty_id", S, "对手方编号", "counterparty id (an account, firm or platform)", required=False),
+        col(
+            "counterparty_id",
+            S,
+            "对手方编号",
+            "counterparty id (an account, firm or platform)",
+            required=False,
+        ),
         col(
             "counterparty_account_id",
             S,
@@ -130,7 +139,9 @@ TRANSACTIONS = TableSpec(
             required=False,
             ref="accounts.account_id",
         ),
-        col("counterparty_category", S, "对手方类别", "counterparty category", allowed=E.CounterpartyCategory),
+        col(
+            "counterparty_category", S, "对手方类别", "counterparty category", allowed=E.CounterpartyCategory
+        ),
         col(
             "counterparty_industry",
             S,
@@ -180,7 +191,14 @@ MERCHANTS = TableSpec(
             required=False,
             ref="outlets.outlet_id",
         ),
-        col("onboard_date", D, "签约日期", "acquiring contract date; null for prospects", required=False, role=EVENT),
+        col(
+            "onboard_date",
+            D,
+            "签约日期",
+            "acquiring contract date; null for prospects",
+            required=False,
+            role=EVENT,
+        ),
         col(
             "owner_customer_id",
             S,
@@ -297,11 +315,23 @@ CAMPAIGNS = TableSpec(
         col("campaign_type", S, "活动类型", "type", allowed=E.CampaignType),
         col("start_date", D, "开始日期", "start date", role=EVENT),
         col("end_date", D, "结束日期", "end date"),
-        col("outlet_id", S, "发起网点", "organising outlet; null for province-wide", required=False,
-            ref="outlets.outlet_id"),
+        col(
+            "outlet_id",
+            S,
+            "发起网点",
+            "organising outlet; null for province-wide",
+            required=False,
+            ref="outlets.outlet_id",
+        ),
         col("description", S, "活动说明", "what the customer does and gets (zh)"),
-        col("control_share", F, "对照组比例", "share of eligible customers randomly held out as control",
-            min_value=0, max_value=1),
+        col(
+            "control_share",
+            F,
+            "对照组比例",
+            "share of eligible customers randomly held out as control",
+            min_value=0,
+            max_value=1,
+        ),
     ),
     ("campaign_id",),
 )
@@ -327,8 +357,14 @@ COUPONS = TableSpec(
         col("coupon_id", S, "券编号", "coupon id"),
         col("campaign_id", S, "活动编号", "campaign", ref="campaigns.campaign_id"),
         col("customer_id", S, "客户号", "holder", ref="customers.customer_id"),
-        col("merchant_id", S, "合作商户", "partner merchant where it can be redeemed", required=False,
-            ref="merchants.merchant_id"),
+        col(
+            "merchant_id",
+            S,
+            "合作商户",
+            "partner merchant where it can be redeemed",
+            required=False,
+            ref="merchants.merchant_id",
+        ),
         col("issued_date", D, "发券日期", "issue date", role=EVENT),
         col("face_value_fen", I, "面值(分)", "face value in fen", role=MONEY),
     ),
@@ -356,11 +392,24 @@ REFERRALS = TableSpec(
         col("referral_id", S, "引荐编号", "referral id"),
         col("campaign_id", S, "活动编号", "campaign", ref="campaigns.campaign_id"),
         col("customer_id", S, "客户号", "customer who converted", ref="customers.customer_id"),
-        col("merchant_id", S, "引荐商户", "partner merchant that referred, if any", required=False,
-            ref="merchants.merchant_id"),
+        col(
+            "merchant_id",
+            S,
+            "引荐商户",
+            "partner merchant that referred, if any",
+            required=False,
+            ref="merchants.merchant_id",
+        ),
         col("referral_date", D, "转化日期", "date of the new account or card binding", role=EVENT),
         col("outcome", S, "转化结果", "what the customer did", allowed=E.ReferralOutcome),
-        col("account_id", S, "新账号", "the account opened or bound", required=False, ref="accounts.account_id"),
+        col(
+            "account_id",
+            S,
+            "新账号",
+            "the account opened or bound",
+            required=False,
+            ref="accounts.account_id",
+        ),
     ),
     ("referral_id",),
 )
@@ -374,11 +423,23 @@ LOANS = TableSpec(
         col("customer_id", S, "客户号", "borrower", ref="customers.customer_id"),
         col("outlet_id", S, "放款网点", "lending outlet", ref="outlets.outlet_id"),
         col("product", S, "贷款产品", "loan product", allowed=E.LoanProduct),
-        col("purpose_industry", S, "贷款用途(特产)", "specialty product financed, for agricultural loans",
-            required=False, allowed=E.Industry),
+        col(
+            "purpose_industry",
+            S,
+            "贷款用途(特产)",
+            "specialty product financed, for agricultural loans",
+            required=False,
+            allowed=E.Industry,
+        ),
         col("principal_fen", I, "本金(分)", "principal in fen", role=MONEY, min_value=1),
-        col("annual_rate_bp", I, "年利率(基点)", "annual interest rate in basis points", min_value=0,
-            max_value=3600),
+        col(
+            "annual_rate_bp",
+            I,
+            "年利率(基点)",
+            "annual interest rate in basis points",
+            min_value=0,
+            max_value=3600,
+        ),
         col("issue_date", D, "放款日期", "issue date", role=EVENT),
         col("maturity_date", D, "到期日期", "maturity date"),
         col("status", S, "状态", "repayment status as of the extract date", allowed=E.LoanStatus),
