@@ -31,7 +31,7 @@ from youshu.synth.geography import Geography, build_geography
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 50_000  # customers per chunk; fixed so outputs do not depend on the number of workers
+CHUNK_SIZE = 25_000  # customers per chunk (~0.9 GB per worker); fixed so outputs do not depend on workers
 MIN_CUSTOMERS, MAX_CUSTOMERS = 1_000, 16_000_000
 TRUTH_LAG_DAYS = 92  # planted states are stated as of end_date - 92 days (the default as-of date)
 Progress = Callable[[str, int, int], None]
