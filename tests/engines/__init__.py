@@ -1,0 +1,1 @@
+"""Engine test suite: every test runs on DuckDB and, behind the ``spark`` marker, on Spark."""
