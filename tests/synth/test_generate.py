@@ -207,3 +207,11 @@ def test_id_card_numbers_carry_a_valid_check_digit(province: Path) -> None:
     for (number,) in _q(province, "select id_card_no from customers limit 200"):
         total = sum(int(d) * w for d, w in zip(number[:17], weights, strict=True))
         assert "10X98765432"[total % 11] == number[17]
+
+
+def test_a_generated_province_passes_validation_as_of_its_last_day(province: Path) -> None:
+    from youshu.schema.validate import validate_warehouse
+
+    report = validate_warehouse(province, as_of=date(2025, 12, 31))
+    assert report.ok, report.to_text()
+    assert report.tables["customers"] == SMALL["customers"]

@@ -47,14 +47,17 @@ def _root(
 
 def _register() -> None:
     # Sub-commands live in their own modules; each registers on import.
-    from youshu.cli import data, run, synth  # noqa: F401
+    from youshu.cli import data, run, schema_docs, synth  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns ``YoushuError`` into a message and exit code 2 (no traceback)."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click returns a command's exit code instead of raising it.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except YoushuError as exc:
         err_console.print(f"[bold red]错误 error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -73,7 +73,7 @@ def activity_level(p: People, days: np.ndarray) -> np.ndarray:
     return np.where(t < p.onboard_day[:, None], 0.0, act)
 
 
-def build_accounts(rng: np.random.Generator, p: People) -> Accounts:
+def build_accounts(rng: np.random.Generator, p: People, end_day: int) -> Accounts:
     """Give every customer a debit card, some a passbook, time deposit or business account."""
     has = np.zeros((p.n, 4), dtype=bool)
     has[:, 0] = True
@@ -81,7 +81,9 @@ def build_accounts(rng: np.random.Generator, p: People) -> Accounts:
     has[:, 2] = rng.random(p.n) < np.clip(0.1 + 0.25 * (np.log10(p.wealth_fen + 1) - 6), 0.05, 0.7)
     has[:, 3] = p.is_business | p.is_merchant_owner | (p.chain_stage == "processing")
     owner, kind = np.nonzero(has)
-    open_day = p.onboard_day[owner] + np.where(kind == 0, 0, rng.integers(0, 900, len(owner)))
+    # Debit card and business account open with the relationship; others later, never after the data ends.
+    later = rng.integers(0, 900, len(owner))
+    open_day = np.minimum(p.onboard_day[owner] + np.where(np.isin(kind, [0, 3]), 0, later), end_day)
     number = p.index[owner] * 10 + kind
     rows = np.arange(len(owner))
     main = np.empty(p.n, dtype=np.int64)

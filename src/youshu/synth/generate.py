@@ -285,7 +285,7 @@ def _run_chunk(job: tuple[_Shared, int, int, int, Path]) -> dict[str, object]:
     bal_months = month_starts(prm.first_day, prm.end_day)
     txn_months = month_starts(prm.txn_first_day, prm.end_day)
     p, customers = people.build_people(rng, shared.geo, start, n, prm.truth_day, prm.first_day, chunk)
-    accts = banking.build_accounts(rng, p)
+    accts = banking.build_accounts(rng, p, prm.end_day)
     tx = flows.TxnBuilder(rng, accts, chunk)
     flows.customer_flows(tx, p, accts, txn_months, prm.txn_first_day, prm.end_day)
     risky = risk.plant_risky_accounts(tx, p, accts, prm.txn_first_day, prm.end_day)

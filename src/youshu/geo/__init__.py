@@ -1,0 +1,1 @@
+"""Geography: coordinate systems, distances, circles, catchments, zones and routes."""
