@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.errors import MarkupError
 from typer.testing import CliRunner
 
 import youshu.cli.run  # noqa: F401  (registers run and demo)
@@ -114,7 +113,6 @@ def test_demo_generates_runs_and_prints_where_the_report_is(project: Path) -> No
 
 # youshu.cli.main prints the error text as rich markup, and a validation report's "[<folder>]" reads as a
 # closing tag; remove this marker once main() prints ``rich.markup.escape(str(exc))``.
-@pytest.mark.xfail(raises=MarkupError, reason="youshu.cli.main does not escape error text", strict=False)
 def test_an_invalid_warehouse_exits_2_with_the_problems_and_no_traceback(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from youshu import __version__
 from youshu.errors import YoushuError
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except YoushuError as exc:
-        err_console.print(f"[bold red]错误 error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Error text may hold paths like "[/data/x]" that rich would read as markup.
+        err_console.print(f"[bold red]错误 error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
