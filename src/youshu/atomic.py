@@ -10,6 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(path: Path, base: int) -> None:
+    # mkdtemp/mkstemp create private (0700/0600) entries; give the result the mode a plain mkdir/open would.
+    os.chmod(path, base & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``dest`` only if the block finishes without error.
@@ -33,6 +44,7 @@ def atomic_dir(dest: Path, *, replace: bool = True) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _publish_mode(tmp, 0o777)
     old: Path | None = None
     if dest.exists():
         old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
@@ -57,4 +69,5 @@ def atomic_file(dest: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _publish_mode(tmp, 0o666)
     os.replace(tmp, dest)

@@ -218,7 +218,6 @@ def _generate(out: Path, params: dict[str, Any]) -> float:
     seconds = time.perf_counter() - t
     with atomic_file(marker) as tmp:
         tmp.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
-        tmp.chmod(0o644)
     return seconds
 
 

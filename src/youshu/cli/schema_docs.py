@@ -52,5 +52,4 @@ def docs(
         return
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o644)  # a document for everyone to read, not a private temporary file
     console.print(f"写入 wrote {out} ({text.count(chr(10))} lines)", soft_wrap=True, highlight=False)

@@ -251,7 +251,6 @@ def run_pipeline(
     ctx: RunContext | None = None
     try:
         with atomic_dir(dest) as tmp:
-            tmp.chmod(0o755)  # temporary folders are private; a run folder is for its readers
             ctx = RunContext(engine, warehouse, as_of, name, tmp, validation, row_counts)
             _run_steps(ctx, chosen, timings, notify, total)
             notify("report", total - 1, total)
