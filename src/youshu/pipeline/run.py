@@ -26,6 +26,7 @@ from youshu import __version__
 from youshu.atomic import atomic_dir
 from youshu.errors import ValidationFailed, YoushuError
 from youshu.pipeline.summary import (
+    REST_ID,
     DataQuality,
     ProvinceSummary,
     data_quality_from,
@@ -476,11 +477,14 @@ def _aum_section(s: ProvinceSummary) -> Section:
     )
     trend.update_layout(barmode="stack", yaxis_title="万元", xaxis_type="category")
     counties = a.by_county
-    labels = list(counties["county_name"])
+    # The chart compares the top counties with each other; the "rest" row (all others summed) would dwarf
+    # them, so it stays in the table only.
+    top = counties[counties["county_id"] != REST_ID]
+    labels = list(top["county_name"])
     by_county = go.Figure(
         [
-            _bar(labels, counties["deposits_fen"] / 1e6, "存款 deposits"),
-            _bar(labels, counties["holdings_fen"] / 1e6, "持仓 holdings"),
+            _bar(labels, top["deposits_fen"] / 1e6, "存款 deposits"),
+            _bar(labels, top["holdings_fen"] / 1e6, "持仓 holdings"),
         ]
     )
     by_county.update_layout(barmode="stack", yaxis_title="万元", xaxis_type="category")
@@ -505,7 +509,7 @@ def _aum_section(s: ProvinceSummary) -> Section:
         [
             kpis,
             FigureBlock(trend, "近12个月资产规模", "AUM, last 12 month ends"),
-            FigureBlock(by_county, "区县资产规模", "AUM by county"),
+            FigureBlock(by_county, "AUM前十区县", "top counties by AUM"),
             table,
         ],
     )

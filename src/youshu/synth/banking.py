@@ -15,6 +15,8 @@ ACCOUNT_KINDS = (AccountType.DEBIT_CARD, AccountType.PASSBOOK, AccountType.TIME_
 # Deposit share of a customer's at-bank wealth held in each kind of account (normalised over held kinds).
 _KIND_WEIGHT = np.array([0.35, 0.2, 0.6, 0.5])
 
+DEPOSIT_DRIFT_PER_MONTH = 0.0057  # ~7% a year, a typical deposit growth for a large retail bank
+
 PRODUCT_MIX = (
     ("wealth", 20),
     ("fund", 10),
@@ -135,7 +137,9 @@ def balances_table(rng: np.random.Generator, a: Accounts, p: People, month_start
     month = first[row] + (np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts))
     owner = a.owner[row]
     noise = rng.lognormal(0.0, 0.12, len(row))
-    bal = deposits[owner] * share[row] * level[owner, month] * season[owner, month] * noise
+    # The province grows: deposits drift up about 7% a year on top of each customer's own trajectory.
+    drift = np.exp(DEPOSIT_DRIFT_PER_MONTH * np.arange(len(ends)))
+    bal = deposits[owner] * share[row] * level[owner, month] * season[owner, month] * drift[month] * noise
     if a.extra_balance:
         extra = np.zeros((len(a.owner), len(ends)))
         for acct, add in a.extra_balance.items():
