@@ -15,6 +15,7 @@ stopping the read. Row numbers are 1-based and count data rows only (the CSV hea
 
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from youshu.errors import YoushuError
-from youshu.schema.spec import DType
+from youshu.schema.spec import DType, TableSpec
 from youshu.schema.storage import TRUTH_DIR
 
 logger = logging.getLogger(__name__)
@@ -397,3 +398,187 @@ def open_source(
     con.register(alias, combined)
     file_sql = FILE_COLUMN if len(source.files) > 1 else None
     return OpenedSource(source, quote_ident(alias), columns_csv, combined.num_rows, file_sql=file_sql)
+
+
+TYPE_ZH = {
+    DType.STRING: "文本",
+    DType.INT: "整数",
+    DType.FLOAT: "小数",
+    DType.BOOL: "布尔",
+    DType.DATE: "日期",
+    DType.TIMESTAMP: "时间",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inputs: a table as SQL expressions over a DuckDB relation (shared by validation and import)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem noticed while opening a table, before any row is checked (becomes a validation Problem)."""
+
+    column: str | None
+    rule: str
+    count: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ConversionCheck:
+    """A per-row conversion failure: ``condition`` (SQL over the source relation) is true on failing rows."""
+
+    rule: str
+    condition: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class ColumnInput:
+    """A canonical column as SQL: ``raw`` (as found; its nulls are the null check) and ``value`` (typed)."""
+
+    raw: str
+    value: str
+    checks: tuple[ConversionCheck, ...] = ()
+    origin: str | None = None
+
+
+@dataclass
+class TableInput:
+    """A canonical table ready for checking: its relation, usable columns and what was found on opening."""
+
+    spec: TableSpec
+    location: str
+    relation: str
+    columns: dict[str, ColumnInput]
+    rows: int
+    row_sql: str
+    file_sql: str | None
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True
+    # Parquet columns stored with an incompatible type: file -> Arrow type (checked in SQL for examples).
+    type_errors: dict[str, dict[Path, pa.DataType]] = field(default_factory=dict)
+    file_rows: dict[Path, int] = field(default_factory=dict)
+
+
+def count_text(n: int, noun: str = "row") -> str:
+    """``1 row``, ``1,234 rows``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def arrow_compatible(actual: pa.DataType, dtype: DType) -> bool:
+    """Whether a stored Arrow type is the canonical type or a safe widening of it (int32 -> int64 ...)."""
+    t = pa.types
+    if t.is_null(actual):
+        return True
+    if t.is_dictionary(actual):
+        actual = actual.value_type
+    if dtype is DType.STRING:
+        return bool(t.is_string(actual) or t.is_large_string(actual) or t.is_string_view(actual))
+    if dtype is DType.INT:
+        return bool(t.is_signed_integer(actual) or actual in (pa.uint8(), pa.uint16(), pa.uint32()))
+    if dtype is DType.FLOAT:
+        small_int = actual in (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
+        return bool(t.is_floating(actual) or small_int)
+    if dtype is DType.BOOL:
+        return bool(t.is_boolean(actual))
+    if dtype is DType.DATE:
+        return bool(t.is_date(actual))
+    return bool(t.is_timestamp(actual) and actual.tz is None)
+
+
+def type_hint(actual: pa.DataType, dtype: DType) -> str:
+    """What to do about a stored type that does not match ``dtype``."""
+    if pa.types.is_timestamp(actual) and actual.tz is not None and dtype is DType.TIMESTAMP:
+        return (
+            f"it carries the time zone {actual.tz!r}; store Asia/Shanghai wall-clock time without a zone "
+            "(convert, then drop the zone)"
+        )
+    if dtype is DType.STRING:
+        return "ids and codes are stored as text; cast the column to string"
+    if dtype is DType.INT and pa.types.is_floating(actual):
+        return "money is integer fen (分) and counts are whole numbers; convert and cast to int64"
+    return f"rewrite the column as {DUCKDB_TYPES[dtype].lower()} ({dtype.value}), or import it with `youshu data import`"
+
+
+def warehouse_input(opened: OpenedSource, spec: TableSpec) -> TableInput:
+    """Describe an opened source strictly: Parquet types must match the spec, CSV text must parse."""
+    location = str(opened.source.path)
+    inp = TableInput(
+        spec,
+        location,
+        opened.relation,
+        {},
+        opened.rows,
+        opened.row_sql,
+        opened.file_sql,
+        file_rows=opened.file_rows,
+    )
+    if opened.malformed_lines:
+        inp.readable = False
+        first = opened.malformed_lines[:5]
+        lines = ", ".join(f"{Path(f).name} line {line} has {got}" for f, line, _, got in first)
+        inp.findings.append(
+            Finding(
+                None,
+                "malformed_row",
+                len(opened.malformed_lines),
+                f"{count_text(len(opened.malformed_lines), 'line')} with the wrong number of fields (字段数不符), "
+                f"expected {first[0][2]}: {lines}; fix the quoting or delimiter (other checks of this table "
+                "run once it reads cleanly)",
+            )
+        )
+        return inp
+    files = opened.source.files
+    for column in spec.columns:
+        per_file = opened.columns.get(column.name, {})
+        if len(per_file) < len(files):
+            lacking = [f for f in files if f not in per_file]
+            names = ", ".join(f.name for f in lacking[:5])
+            where = "" if not per_file else f" in {len(lacking)} of {len(files)} files ({names})"
+            rows = sum(opened.file_rows.get(f, 0) for f in lacking) if per_file else opened.rows
+            inp.findings.append(
+                Finding(
+                    column.name,
+                    "missing_column",
+                    rows,
+                    f"column is missing{where} (缺少列 {column.zh}); add it as {column.dtype.value} "
+                    f"({TYPE_ZH[column.dtype]}){', required' if column.required else ' (may be empty)'}",
+                )
+            )
+            continue
+        q = quote_ident(column.name)
+        if opened.source.format == "csv":
+            value = parse_sql(q, column.dtype)
+            checks: tuple[ConversionCheck, ...] = ()
+            if column.dtype is not DType.STRING:
+                cond = f"{q} IS NOT NULL AND ({value}) IS NULL"
+                checks = (ConversionCheck("wrong_type", cond, EXPECTED_TEXT[column.dtype]),)
+            inp.columns[column.name] = ColumnInput(q, value, checks)
+            continue
+        bad = {f: t for f, t in per_file.items() if not arrow_compatible(t, column.dtype)}
+        if bad:
+            inp.type_errors[column.name] = bad
+            continue
+        if all(pa.types.is_null(t) for t in per_file.values()):
+            value = f"CAST(NULL AS {DUCKDB_TYPES[column.dtype]})"
+        else:
+            value = f"CAST({q} AS {DUCKDB_TYPES[column.dtype]})"
+        inp.columns[column.name] = ColumnInput(q, value)
+    for name in opened.columns:
+        if name in spec.column_names:
+            continue
+        close = difflib.get_close_matches(
+            name, [c for c in spec.column_names if c not in opened.columns], n=1
+        )
+        hint = f"did you mean {close[0]}? rename it" if close else "remove it"
+        inp.findings.append(
+            Finding(
+                name,
+                "extra_column",
+                opened.rows,
+                f"column is not part of the canonical {spec.name} table (多余列); {hint} "
+                f"(canonical columns: {', '.join(spec.column_names)})",
+            )
+        )
+    return inp

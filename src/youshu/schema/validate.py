@@ -24,22 +24,24 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from youshu.errors import ValidationFailed
 from youshu.privacy import mask_value
 from youshu.schema.readers import (
-    DUCKDB_TYPES,
-    EXPECTED_TEXT,
-    OpenedSource,
+    TYPE_ZH,
+    Finding,
     SourceError,
+    SourceTable,
+    TableInput,
+    count_text,
     open_source,
-    parse_sql,
     quote_ident,
     scan_folder,
     sql_literal,
+    type_hint,
+    warehouse_input,
 )
-from youshu.schema.spec import DType, Role, TableSpec
+from youshu.schema.spec import DType, Role
 from youshu.schema.tables import TABLES, TABLES_BY_NAME
 
 logger = logging.getLogger(__name__)
@@ -69,15 +71,6 @@ RULES: dict[str, str] = {
     "date_after_as_of": "an event dated after the as-of date",
     "coordinate_outside_china": "a latitude or longitude outside China's bounding box",
     "unknown_enum_value": "a value outside the column's allowed values",
-}
-
-_TYPE_ZH = {
-    DType.STRING: "文本",
-    DType.INT: "整数",
-    DType.FLOAT: "小数",
-    DType.BOOL: "布尔",
-    DType.DATE: "日期",
-    DType.TIMESTAMP: "时间",
 }
 
 
@@ -213,172 +206,6 @@ class ValidationReport:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Inputs: a table as SQL expressions over a DuckDB relation (shared by validation and import)
-
-
-@dataclass(frozen=True)
-class ConversionCheck:
-    """A per-row conversion failure: ``condition`` (SQL over the source relation) is true on failing rows."""
-
-    rule: str
-    condition: str
-    expected: str
-
-
-@dataclass(frozen=True)
-class ColumnInput:
-    """A canonical column as SQL: ``raw`` (as found; its nulls are the null check) and ``value`` (typed)."""
-
-    raw: str
-    value: str
-    checks: tuple[ConversionCheck, ...] = ()
-    origin: str | None = None
-
-
-@dataclass
-class TableInput:
-    """A canonical table ready for checking: its relation, usable columns and problems found on opening."""
-
-    spec: TableSpec
-    location: str
-    relation: str
-    columns: dict[str, ColumnInput]
-    rows: int
-    row_sql: str
-    file_sql: str | None
-    problems: list[Problem] = field(default_factory=list)
-    readable: bool = True
-    # Parquet columns stored with an incompatible type: file -> Arrow type (checked in SQL for examples).
-    type_errors: dict[str, dict[Path, pa.DataType]] = field(default_factory=dict)
-    file_rows: dict[Path, int] = field(default_factory=dict)
-
-
-def _rows(n: int, noun: str = "row") -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def arrow_compatible(actual: pa.DataType, dtype: DType) -> bool:
-    """Whether a stored Arrow type is the canonical type or a safe widening of it (int32 -> int64 ...)."""
-    t = pa.types
-    if t.is_null(actual):
-        return True
-    if t.is_dictionary(actual):
-        actual = actual.value_type
-    if dtype is DType.STRING:
-        return bool(t.is_string(actual) or t.is_large_string(actual) or t.is_string_view(actual))
-    if dtype is DType.INT:
-        return bool(t.is_signed_integer(actual) or actual in (pa.uint8(), pa.uint16(), pa.uint32()))
-    if dtype is DType.FLOAT:
-        small_int = actual in (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16())
-        return bool(t.is_floating(actual) or small_int)
-    if dtype is DType.BOOL:
-        return bool(t.is_boolean(actual))
-    if dtype is DType.DATE:
-        return bool(t.is_date(actual))
-    return bool(t.is_timestamp(actual) and actual.tz is None)
-
-
-def _type_hint(actual: pa.DataType, dtype: DType) -> str:
-    if pa.types.is_timestamp(actual) and actual.tz is not None and dtype is DType.TIMESTAMP:
-        return (
-            f"it carries the time zone {actual.tz!r}; store Asia/Shanghai wall-clock time without a zone "
-            "(convert, then drop the zone)"
-        )
-    if dtype is DType.STRING:
-        return "ids and codes are stored as text; cast the column to string"
-    if dtype is DType.INT and pa.types.is_floating(actual):
-        return "money is integer fen (分) and counts are whole numbers; convert and cast to int64"
-    return f"rewrite the column as {DUCKDB_TYPES[dtype].lower()} ({dtype.value}), or import it with `youshu data import`"
-
-
-def warehouse_input(opened: OpenedSource, spec: TableSpec) -> TableInput:
-    """Describe an opened source strictly: Parquet types must match the spec, CSV text must parse."""
-    location = str(opened.source.path)
-    inp = TableInput(
-        spec,
-        location,
-        opened.relation,
-        {},
-        opened.rows,
-        opened.row_sql,
-        opened.file_sql,
-        file_rows=opened.file_rows,
-    )
-    if opened.malformed_lines:
-        inp.readable = False
-        first = opened.malformed_lines[:MAX_EXAMPLES]
-        lines = ", ".join(f"{Path(f).name} line {line} has {got}" for f, line, _, got in first)
-        inp.problems.append(
-            Problem(
-                spec.name,
-                None,
-                "malformed_row",
-                len(opened.malformed_lines),
-                f"{_rows(len(opened.malformed_lines), 'line')} have the wrong number of fields (字段数不符), "
-                f"expected {first[0][2]}: {lines}; fix the quoting or delimiter (other checks of this table "
-                "run once it reads cleanly)",
-                location=location,
-            )
-        )
-        return inp
-    files = opened.source.files
-    for column in spec.columns:
-        per_file = opened.columns.get(column.name, {})
-        if len(per_file) < len(files):
-            lacking = [f.name for f in files if f not in per_file]
-            where = (
-                "" if not per_file else f" in {len(lacking)} of {len(files)} files ({', '.join(lacking[:5])})"
-            )
-            inp.problems.append(
-                Problem(
-                    spec.name,
-                    column.name,
-                    "missing_column",
-                    opened.rows,
-                    f"column is missing{where} (缺少列 {column.zh}); add it as {column.dtype.value} "
-                    f"({_TYPE_ZH[column.dtype]}){', required' if column.required else ' (may be empty)'}",
-                    location=location,
-                )
-            )
-            continue
-        q = quote_ident(column.name)
-        if opened.source.format == "csv":
-            value = parse_sql(q, column.dtype)
-            checks: tuple[ConversionCheck, ...] = ()
-            if column.dtype is not DType.STRING:
-                cond = f"{q} IS NOT NULL AND ({value}) IS NULL"
-                checks = (ConversionCheck("wrong_type", cond, EXPECTED_TEXT[column.dtype]),)
-            inp.columns[column.name] = ColumnInput(q, value, checks)
-            continue
-        bad = {f: t for f, t in per_file.items() if not arrow_compatible(t, column.dtype)}
-        if bad:
-            inp.type_errors[column.name] = bad
-            continue
-        if all(pa.types.is_null(t) for t in per_file.values()):
-            value = f"CAST(NULL AS {DUCKDB_TYPES[column.dtype]})"
-        else:
-            value = f"CAST({q} AS {DUCKDB_TYPES[column.dtype]})"
-        inp.columns[column.name] = ColumnInput(q, value)
-    for name in opened.columns:
-        if name in spec.column_names:
-            continue
-        close = difflib.get_close_matches(name, spec.column_names, n=1)
-        hint = f"did you mean {close[0]}? rename it" if close else "remove it"
-        inp.problems.append(
-            Problem(
-                spec.name,
-                name,
-                "extra_column",
-                opened.rows,
-                f"column is not part of the canonical {spec.name} table (多余列); {hint} "
-                f"(canonical columns: {', '.join(spec.column_names)})",
-                location=location,
-            )
-        )
-    return inp
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The checks
 
 
@@ -478,10 +305,8 @@ class _Checker:
 
                 def describe(n: int, expected: str = expected, rule: str = check.rule) -> str:
                     if rule == "money_precision":
-                        return (
-                            f"{_rows(n)} have an amount with a fraction of a fen (金额精度超过分); {expected}"
-                        )
-                    return f"{_rows(n)} hold a value that is not {expected} (类型错误); correct or clear them"
+                        return f"{count_text(n)} with a fraction of a fen (金额精度超过分); {expected}"
+                    return f"{count_text(n)} with a value that is not {expected} (类型错误); correct or clear them"
 
                 rules.append(
                     _RowRule(check.rule, col_name, quote_ident(f"__chk{i}_{col_name}"), describe, raw=True)
@@ -492,7 +317,9 @@ class _Checker:
                         "null_in_required",
                         col_name,
                         f"{quote_ident('__raw_' + col_name)} IS NULL",
-                        lambda n: f"{_rows(n)} have no value in a required column (必填列为空); fill them in",
+                        lambda n: (
+                            f"{count_text(n)} with no value in a required column (必填列为空); fill them in"
+                        ),
                         raw=True,
                     )
                 )
@@ -504,7 +331,7 @@ class _Checker:
                         col_name,
                         f"{q} IS NOT NULL AND {q} NOT IN ({allowed})",
                         lambda n, a=spec_col.allowed: (  # type: ignore[misc]  # bind per column
-                            f"{_rows(n)} have a value outside the allowed set (未知枚举值) "
+                            f"{count_text(n)} with a value outside the allowed set (未知枚举值): "
                             f"{{values}}; allowed: {', '.join(a)} (map source codes with `values:` in map.yml)"
                         ),
                     )
@@ -519,7 +346,7 @@ class _Checker:
                         col_name,
                         f"{q} IS NOT NULL AND NOT ({q} BETWEEN {lo} AND {hi})",
                         lambda n, lo=lo, hi=hi, axis=axis: (  # type: ignore[misc]  # bind per column
-                            f"{_rows(n)} lie outside China ({lo:g}–{hi:g}°{axis}) "
+                            f"{count_text(n)} outside China ({lo:g}–{hi:g}°{axis}) "
                             "(坐标超出中国范围){swapped}; coordinates are WGS-84 degrees — check that lat and lon "
                             "are not swapped and that the source coordinate system is set"
                         ),
@@ -538,7 +365,7 @@ class _Checker:
                         col_name,
                         cond,
                         lambda n: (
-                            f"{_rows(n)} are dated after the as-of date {self.as_of} (晚于数据日期); "
+                            f"{count_text(n)} dated after the as-of date {self.as_of} (晚于数据日期); "
                             "data must not come from the future — check the extract or the --as-of date"
                         ),
                     )
@@ -556,7 +383,7 @@ class _Checker:
                         col_name,
                         f"{q} < 0",
                         lambda n: (
-                            f"{_rows(n)} have a negative amount (金额为负); amounts are fen "
+                            f"{count_text(n)} with a negative amount (金额为负); amounts are fen "
                             f"(分) of at least {lo:g} — record the direction in its own column"
                         ),
                     )
@@ -569,7 +396,7 @@ class _Checker:
                         "below_minimum",
                         col_name,
                         cond,
-                        lambda n: f"{_rows(n)} are below the minimum {lo:g} (低于最小值)",
+                        lambda n: f"{count_text(n)} below the minimum {lo:g} (低于最小值)",
                     )
                 )
         if hi is not None:
@@ -578,7 +405,7 @@ class _Checker:
                     "above_maximum",
                     col_name,
                     f"{q} > {hi!r}",
-                    lambda n: f"{_rows(n)} are above the maximum {hi:g} (高于最大值)",
+                    lambda n: f"{count_text(n)} above the maximum {hi:g} (高于最大值)",
                 )
             )
         return rules
@@ -617,7 +444,7 @@ class _Checker:
             if "{values}" in message:
                 message = message.replace("{values}", self._distinct(name, view, rule))
             if "{swapped}" in message:
-                note = f"; {_rows(swapped)} would fit with lat and lon swapped" if swapped else ""
+                note = f"; {swapped:,} of them would be inside with lat and lon swapped" if swapped else ""
                 message = message.replace("{swapped}", note)
             problems.append(
                 self._problem(name, rule.column, rule.rule, n, message, self._example_rows(name, sql))
@@ -664,8 +491,8 @@ class _Checker:
                     "wrong_type",
                     rows,
                     f"stored as {' / '.join(kinds)}{' ' + files if files else ''}, expected "
-                    f"{spec_col.arrow_type} ({_TYPE_ZH[spec_col.dtype]}, 类型错误) — "
-                    f"{_type_hint(next(iter(bad.values())), spec_col.dtype)}",
+                    f"{spec_col.arrow_type} ({TYPE_ZH[spec_col.dtype]}, 类型错误) — "
+                    f"{type_hint(next(iter(bad.values())), spec_col.dtype)}",
                     examples,
                 )
             )
@@ -699,7 +526,7 @@ class _Checker:
                 column,
                 "duplicate_key",
                 n_rows,
-                f"{_rows(n_rows)} share {_rows(n_keys, 'key value')} of {what} (主键重复); each key must "
+                f"{count_text(n_rows)} sharing {count_text(n_keys, 'key value')} of {what} (主键重复); each key must "
                 "appear once — remove the duplicates",
                 self._example_rows(name, sql),
             )
@@ -723,7 +550,7 @@ class _Checker:
                 continue  # reported once as missing_table
             parent = self.view(target)
             if parent is None or target_col not in self.inputs[target].columns:
-                logger.warning("cannot check %s.%s: %s.%s is not usable", name, col.name, target, target_col)
+                logger.info("cannot check %s.%s: %s.%s is not usable", name, col.name, target, target_col)
                 continue
             q, tq = quote_ident(col.name), quote_ident(target_col)
             cond = f"c.{q} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{tq} = c.{q})"
@@ -747,7 +574,7 @@ class _Checker:
                     col.name,
                     "dangling_foreign_key",
                     n,
-                    f"{_rows(n)} refer to {target}.{target_col} values that do not exist (外键悬空): {shown}; "
+                    f"{count_text(n)} referring to {target}.{target_col} values that do not exist (外键悬空): {shown}; "
                     f"add the missing {target} rows or correct the references",
                     self._example_rows(name, sql),
                 )
@@ -813,27 +640,46 @@ def check_tables(
     rows: dict[str, int] = {}
     for name in check:
         inp = inputs[name]
-        found.extend(inp.problems)
-        found.extend(checker.check_types(name))
-        total, row_problems = checker.check_rows(name)
-        rows[name] = total if inp.readable else 0
-        found.extend(row_problems)
-        found.extend(checker.check_duplicates(name))
-        found.extend(checker.check_foreign_keys(name))
+        found.extend(
+            Problem(name, f.column, f.rule, f.count, f.message, location=inp.location) for f in inp.findings
+        )
+        rows[name] = 0
+        try:
+            found.extend(checker.check_types(name))
+            total, row_problems = checker.check_rows(name)
+            rows[name] = total if inp.readable else 0
+            found.extend(row_problems)
+            found.extend(checker.check_duplicates(name))
+            found.extend(checker.check_foreign_keys(name))
+        except duckdb.Error as exc:
+            found.append(_engine_failure(name, inp.location, exc))
     for name in inbound_from:
-        found.extend(checker.check_foreign_keys(name, only_targets=check))
+        try:
+            found.extend(checker.check_foreign_keys(name, only_targets=check))
+        except duckdb.Error as exc:
+            found.append(_engine_failure(name, inputs[name].location, exc))
     order = {t.name: i for i, t in enumerate(TABLES)}
     found.sort(key=lambda p: order.get(p.table, len(order)))
     return found, rows
 
 
-def _unreadable(spec_name: str, location: str, exc: Exception) -> Problem:
-    return Problem(spec_name, None, "unreadable_file", 1, f"{exc} (文件无法读取)", location=location)
+def _engine_failure(name: str, location: str, exc: duckdb.Error) -> Problem:
+    # Only the kind of error: DuckDB messages may quote values, which can be personal data.
+    logger.debug("checking %s failed: %s", name, type(exc).__name__)
+    return Problem(
+        name,
+        None,
+        "unreadable_file",
+        1,
+        f"the table could not be scanned ({type(exc).__name__}); rewrite its files with one consistent "
+        "schema (文件无法读取)",
+        location=location,
+    )
 
 
 def open_inputs(
     con: duckdb.DuckDBPyConnection,
-    folder_tables: Mapping[str, Any],
+    folder_tables: Mapping[str, SourceTable],
     names: Collection[str],
     prefix: str = "src",
 ) -> dict[str, TableInput]:
@@ -846,7 +692,7 @@ def open_inputs(
             opened = open_source(con, source, f"{prefix}_{name}")
         except SourceError as exc:
             inp = TableInput(spec, str(source.path), "", {}, 0, "NULL", None, readable=False)
-            inp.problems.append(_unreadable(name, str(source.path), exc))
+            inp.findings.append(Finding(None, "unreadable_file", 1, f"{exc} (文件无法读取)"))
             inputs[name] = inp
             continue
         inputs[name] = warehouse_input(opened, spec)
