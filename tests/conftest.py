@@ -1,12 +1,14 @@
-"""Shared fixtures: the ``engine`` every engine-facing test runs on (DuckDB always, Spark behind a marker)."""
+"""Shared fixtures: the ``engine`` tests run on (DuckDB always, Spark behind a marker) and an empty ``project``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from youshu.config import get_settings
 from youshu.engine import Engine, connect
 from youshu.engine.spark import java_executable
 
@@ -42,3 +44,14 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         return
     with connect("duckdb") as eng:
         yield eng
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty project folder as the working directory (default settings, no youshu.yaml)."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("YOUSHU_ENGINE", "YOUSHU_WAREHOUSE", "YOUSHU_RUNS_DIR", "YOUSHU_DUCKDB_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

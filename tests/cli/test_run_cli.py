@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,6 @@ from youshu.config import get_settings
 from youshu.errors import YoushuError
 
 HAS_SYNTH = importlib.util.find_spec("youshu.synth") is not None
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty project folder as the working directory (default settings, no youshu.yaml)."""
-    monkeypatch.chdir(tmp_path)
-    for var in ("YOUSHU_ENGINE", "YOUSHU_WAREHOUSE", "YOUSHU_RUNS_DIR", "YOUSHU_DUCKDB_PATH"):
-        monkeypatch.delenv(var, raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def test_run_writes_the_run_folder_and_prints_the_findings(project: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from youshu.engine import Engine, connect
 from youshu.pipeline import summary as summary_module
+from youshu.pipeline import summary_aum
 from youshu.pipeline.summary import ProvinceSummary, province_summary, warehouse_row_counts
 
 from . import AS_OF, EXPECTED, TINY, write_tiny_warehouse
@@ -162,7 +163,7 @@ def test_counties_beyond_the_top_ten_fold_into_one_rest_row(
 ) -> None:
     if engine.name != "duckdb":
         pytest.skip("pandas shaping; one engine is enough")
-    monkeypatch.setattr(summary_module, "TOP_COUNTIES", 1)
+    monkeypatch.setattr(summary_aum, "TOP_COUNTIES", 1)
     frame = province_summary(engine, tiny, AS_OF).aum.by_county
     assert list(frame["county_id"]) == ["C2", summary_module.REST_ID]
     assert frame["county_name"].iloc[1] == "其余2个区县"

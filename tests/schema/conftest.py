@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from youshu.config import get_settings
 from youshu.errors import YoushuError
 
 from .factory import write_warehouse
@@ -57,17 +56,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRun:
         return code, out.out + out.err
 
     return run
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty project folder as the working directory (default settings)."""
-    monkeypatch.chdir(tmp_path)
-    for var in ("YOUSHU_ENGINE", "YOUSHU_WAREHOUSE", "YOUSHU_RUNS_DIR", "YOUSHU_DUCKDB_PATH"):
-        monkeypatch.delenv(var, raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def digest(folder: Path) -> str:
