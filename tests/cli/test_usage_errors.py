@@ -28,7 +28,16 @@ def test_usage_error_exits_2_with_the_reason(
 
 
 def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    for args in (["synth"], ["data", "validate"], ["data", "import"], ["run"], ["demo"], ["schema", "docs"]):
+    for args in (
+        ["synth"],
+        ["data", "validate"],
+        ["data", "import"],
+        ["run"],
+        ["demo"],
+        ["schema", "docs"],
+        ["audience", "count"],
+        ["audience", "export"],
+    ):
         try:
             main([*args, "--help"])
         except SystemExit as exc:  # help may end with exit code 0 or simply return

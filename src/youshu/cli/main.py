@@ -48,7 +48,7 @@ def _root(
 
 def _register() -> None:
     # Sub-commands live in their own modules; each registers on import.
-    from youshu.cli import data, run, schema_docs, synth  # noqa: F401
+    from youshu.cli import audience, data, run, schema_docs, synth  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
