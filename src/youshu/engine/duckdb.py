@@ -62,6 +62,9 @@ class DuckDBEngine(Engine):
                 f"could not open DuckDB database {target} ({exc}); if another youshu process has it open, "
                 "stop it or point duckdb_path in youshu.yaml elsewhere"
             ) from exc
+        # DuckDB draws its own progress bar on stdout for long queries; library code must stay quiet
+        # (the CLI draws rich progress instead).
+        con.raw_sql("SET enable_progress_bar = false")
         super().__init__(con)
 
     def _read_parquet(self, files: list[Path]) -> ir.Table:
