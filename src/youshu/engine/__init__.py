@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from youshu.config import Settings
-from youshu.engine.base import CAPABILITIES, UNSUPPORTED, Engine, canonical_schema, safe_divide
+from youshu.engine.base import CAPABILITIES, UNSUPPORTED, Engine, Tables, canonical_schema, safe_divide
 from youshu.engine.duckdb import DuckDBEngine
 from youshu.engine.spark import SparkEngine, stop_spark
 from youshu.errors import EngineError
@@ -20,6 +20,7 @@ __all__ = [
     "DuckDBEngine",
     "Engine",
     "SparkEngine",
+    "Tables",
     "canonical_schema",
     "connect",
     "connect_from_settings",

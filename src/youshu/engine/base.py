@@ -246,3 +246,19 @@ def rename_parts(files: list[Path], folder: Path) -> list[Path]:
         source.rename(target)
         moved.append(target)
     return moved
+
+
+class Tables:
+    """Lazy, cached access to the canonical tables of one warehouse through one engine (``t.customers``)."""
+
+    def __init__(self, engine: Engine, warehouse: Path) -> None:
+        self._engine = engine
+        self._warehouse = Path(warehouse)
+        self._cache: dict[str, ir.Table] = {}
+
+    def __getattr__(self, name: str) -> ir.Table:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._cache:
+            self._cache[name] = self._engine.table(self._warehouse, name)
+        return self._cache[name]

@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
 
-if TYPE_CHECKING:
-    from youshu.engine import Engine
+from youshu.engine import Engine, Tables
 
 __all__ = [
     "TXN_WINDOW_DAYS",
@@ -36,22 +34,6 @@ TXN_WINDOW_DAYS = 90  # the "recent" window of money flows and QR payments, in d
 def labels(text: str) -> dict[str, str]:
     """Parse ``"key=名称 key2=名称2"`` into a dict (keeps the long label tables compact)."""
     return dict(item.split("=", 1) for item in text.split())
-
-
-class Tables:
-    """Lazy access to the canonical tables of one warehouse."""
-
-    def __init__(self, engine: Engine, warehouse: Path) -> None:
-        self._engine = engine
-        self._warehouse = warehouse
-        self._cache: dict[str, ir.Table] = {}
-
-    def __getattr__(self, name: str) -> ir.Table:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._cache:
-            self._cache[name] = self._engine.table(self._warehouse, name)
-        return self._cache[name]
 
 
 def end_of(day: date) -> datetime:
