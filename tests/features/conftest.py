@@ -27,15 +27,19 @@ SHIFT = timedelta(days=91)
 Sql = Callable[[str], pd.DataFrame]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1,000-customer synthetic province (seed 5), generated once per test module."""
+    """A 3,000-customer synthetic province (seed 5), generated once for every feature test module.
+
+    3,000 customers give 37 merchants (16 acquired) and 19 outlets: enough merchants for the merchant
+    features to be checked on more than a handful of rows, and still about 8 s to generate.
+    """
     out = tmp_path_factory.mktemp("province") / "warehouse"
-    generate(out, customers=1000, seed=5, workers=1)
+    generate(out, customers=3000, seed=5, workers=1)
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def later_province(province: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of ``province`` with an extra Parquet part of rows dated after ``AS_OF`` in most tables."""
     out = tmp_path_factory.mktemp("later") / "warehouse"
@@ -44,7 +48,7 @@ def later_province(province: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sql(province: Path) -> Sql:
     """Run a hand-written DuckDB query over the province (a view per canonical table)."""
     return warehouse_sql(province)
@@ -111,10 +115,10 @@ def _shifted(frame: pd.DataFrame, column: str, as_of: date, id_column: str, pref
 def append_later_rows(warehouse: Path, as_of: date) -> None:
     """Append rows dated after ``as_of`` to a warehouse (a new part per table), as a later extract would.
 
-    Transactions, QR payments, purchases and CRM contacts of the last 91 days are copied 91 days later, and
-    a few more land exactly at midnight after the as-of date; month ends after the data window get
-    balances and holdings ten times the latest ones; new customers, accounts, loans, instalments and an
-    outlet start the day after.
+    Transactions, QR payments, coupon redemptions, purchases and CRM contacts of the last 91 days are copied
+    91 days later, and a few more land exactly at midnight after the as-of date; month ends after the data
+    window get balances and holdings ten times the latest ones; new customers, accounts, loans, instalments
+    and an outlet (on the first merchant's spot) start the day after.
     """
     midnight = datetime.combine(as_of + timedelta(days=1), time())
     next_day = as_of + timedelta(days=1)
@@ -133,6 +137,11 @@ def append_later_rows(warehouse: Path, as_of: date) -> None:
     edge_acq["acq_txn_id"] = [f"EDGEQ{i:06d}" for i in range(len(edge_acq))]
     _append(warehouse, "acquiring_transactions", pd.concat([later_acq, edge_acq], ignore_index=True))
 
+    _append(
+        warehouse,
+        "redemptions",
+        _shifted(_read(warehouse, "redemptions"), "redeemed_at", as_of, "redemption_id", "LR"),
+    )
     _append(
         warehouse,
         "purchases",
@@ -193,6 +202,8 @@ def append_later_rows(warehouse: Path, as_of: date) -> None:
     new_outlet = outlets.head(1).copy()
     new_outlet["outlet_id"] = "OLATER"
     new_outlet["opened_date"] = next_day
+    shop = _read(warehouse, "merchants").iloc[0]  # right on a shop: it would be its nearest outlet
+    new_outlet["lat"], new_outlet["lon"] = shop["lat"], shop["lon"]
     _append(warehouse, "outlets", new_outlet)
 
 
@@ -241,3 +252,41 @@ def assert_same_frames(left: pd.DataFrame, right: pd.DataFrame, key: str) -> Non
         else:
             same = (a == b) | (a.isna() & b.isna())
             assert same.all(), f"{column}: {a[~same].head().tolist()} != {b[~same].head().tolist()}"
+
+
+def haversine_sql(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
+    """Great-circle metres between two points written out in DuckDB SQL (mean Earth radius 6,371,008.8 m)."""
+    h = (
+        f"pow(sin((radians({lat2}) - radians({lat1})) / 2), 2) + cos(radians({lat1})) * cos(radians({lat2}))"
+        f" * pow(sin((radians({lon2}) - radians({lon1})) / 2), 2)"
+    )
+    return f"2 * 6371008.8 * asin(sqrt(least(1.0, greatest(0.0, {h}))))"
+
+
+def assert_matches(frame: pd.DataFrame, expected: pd.DataFrame, entity: str) -> pd.DataFrame:
+    """Every column of a hand query ``expected`` equals the feature of the same name, entity by entity.
+
+    An entity missing from ``expected`` expects the feature's catalog default (0 for counts and amounts,
+    False for flags, null otherwise). Floats compare to 1e-9 relative, nulls equal nulls. Returns the
+    expected values aligned on the feature table's ids.
+    """
+    key = ID_COLUMNS[entity]
+    defaults = {s.name: s.default for s in FEATURES[entity]}
+    columns = [c for c in expected.columns if c != key]
+    assert expected[key].is_unique
+    aligned = frame[[key]].merge(expected, on=key, how="left")
+    for column in columns:
+        default = defaults[column]
+        want = aligned[column]
+        if default is not None:  # np.where: pandas' fillna would warn about downcasting object columns
+            want = pd.Series(np.where(want.isna(), default, want.astype(object)), index=want.index)
+        got = frame[column]
+        if pd.api.types.is_float_dtype(got):
+            close = np.isclose(got.astype(float), want.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True)
+        else:
+            close = ((got == want) | (got.isna() & want.isna())).to_numpy()
+        bad = frame.loc[~close, key].head().tolist()
+        assert close.all(), (
+            f"{column}: {got[~close].head().tolist()} != {want[~close].head().tolist()} for {bad}"
+        )
+    return aligned

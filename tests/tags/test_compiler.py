@@ -320,3 +320,42 @@ def test_apply_counts_values_outside_declared_values_and_range(tmp_path: Path) -
 def test_apply_needs_the_entity_id_column(tagset: TagSet, tmp_path: Path) -> None:
     with connect("duckdb") as eng, pytest.raises(YoushuError, match="needs a string column 'customer_id'"):
         apply(eng, tagset, features().drop("customer_id"), "customer", "2026-06-30", tmp_path / "out")
+
+
+def test_apply_saves_the_audience_index_of_the_boolean_tags_with_outlets(
+    engine: Engine, tagset: TagSet, tmp_path: Path
+) -> None:
+    from youshu.tags.audience import AudienceIndex
+
+    table = features().mutate(home_outlet_id=ibis.literal("O1"))
+    table = table.mutate(home_outlet_id=ibis.ifelse(table.customer_id == "c1", "O2", table.home_outlet_id))
+
+    result = apply(engine, tagset, table, "customer", "2026-06-30", tmp_path / "out")
+
+    assert result.audience_dir == result.wide_dir.parent / "audience"
+    assert sorted(p.name for p in result.wide_dir.parent.iterdir()) == ["audience", "long", "wide"]
+    wide = pq.read_table(result.wide_dir)
+    assert wide.column_names == ["customer_id", "as_of_date", *tagset.ids]  # the outlet is not a tag
+    index = AudienceIndex.load(result.audience_dir)
+    assert sorted(index.bitmaps) == ["active_rich", "is_dormant", "rich"]
+    assert index.names["rich"] == "测试"
+    rows = wide.to_pylist()
+    assert index.count("rich OR is_dormant") == sum(bool(r["rich"] or r["is_dormant"]) for r in rows)
+    assert index.count_by_outlet("rich") == {"O2": 1}
+    assert index.count_by_outlet("is_dormant") == {"O1": 2}
+
+
+def test_apply_reports_progress_per_stage(tagset: TagSet, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    with connect("duckdb") as eng:
+        apply(
+            eng,
+            tagset,
+            features(),
+            "customer",
+            "2026-06-30",
+            tmp_path / "out",
+            progress=lambda *a: calls.append(a),
+        )
+
+    assert calls == [("customer tags", i, 5) for i in range(6)]

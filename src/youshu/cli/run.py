@@ -253,6 +253,14 @@ def _print_findings(result: RunResult) -> None:
             f"  数据质量 data quality: {'通过 passed' if dq.ok else '未通过 failed'}, "
             f"{dq.problem_count} problem(s)"
         )
+    tags = result.results.get("tags")
+    if tags is not None:
+        counts = ", ".join(f"{n:,} {entity}s" for entity, n in tags.rows.items())
+        lines.append(
+            f"  标签 tags: {len(tags.tagset)} applied to {counts}; 目录 catalogue: "
+            f"{(result.folder / tags.catalogue_html).absolute()}"
+        )
+        lines.append("  重点标签 key tags: " + ", ".join(f"{zh} {n:,}" for _, _, zh, n, _ in tags.key_tags()))
     for line in lines:
         console.print(line, soft_wrap=True, highlight=False)
 

@@ -1,4 +1,4 @@
-"""``youshu schema docs``: write the schema reference (docs/schema.md) generated from the table specs."""
+"""``youshu schema docs``: write the generated references: docs/schema.md (table specs), docs/tag-catalogue.md."""
 
 from __future__ import annotations
 
@@ -21,29 +21,59 @@ schema_app = typer.Typer(
 )
 app.add_typer(schema_app, name="schema")
 
+SCHEMA_DOCS = Path("docs/schema.md")
+TAG_CATALOGUE_DOCS = Path("docs/tag-catalogue.md")
+
+
+def _tag_catalogue(definitions: Path | None) -> str:
+    from youshu.config import get_settings
+    from youshu.tags.catalogue import render_definitions_markdown
+
+    if definitions is None:
+        settings = get_settings()
+        definitions = settings.resolve(settings.definitions_dir) / "tags"
+    return render_definitions_markdown([definitions])
+
 
 @schema_app.command("docs")
 def docs(
-    out: Path = typer.Option(Path("docs/schema.md"), "--out", "-o", help="Markdown file to write."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Markdown file to write (default docs/schema.md, with --tags docs/tag-catalogue.md).",
+    ),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if the file is not up to date."),
+    tags: bool = typer.Option(
+        False, "--tags", help="Write the tag catalogue (标签目录) generated from the tag definitions instead."
+    ),
+    definitions: Path = typer.Option(
+        None, "--definitions", help="With --tags: the tag definitions folder (default definitions_dir/tags)."
+    ),
 ) -> None:
-    """Write the schema reference (表结构文档) generated from the canonical specs.
+    """Write the schema reference (表结构文档) generated from the canonical specs, or the tag catalogue.
 
-    Every table with its zh/en description, grain, primary key and columns (type, required, zh, en, allowed
-    values, foreign keys, constraints).
+    The schema reference lists every table with its zh/en description, grain, primary key and columns (type,
+    required, zh, en, allowed values, foreign keys, constraints). With --tags, the tag catalogue lists every
+    tag by entity and category with its names, kind, description, owner, expression and dependencies.
 
     Examples:
 
       youshu schema docs
 
       youshu schema docs --out docs/schema.md --check
+
+      youshu schema docs --tags --check
     """
-    text = render_schema_markdown()
+    if out is None:
+        out = TAG_CATALOGUE_DOCS if tags else SCHEMA_DOCS
+    text = _tag_catalogue(definitions) if tags else render_schema_markdown()
+    command = "youshu schema docs" + (" --tags" if tags else "")
     if check:
         current = out.read_text(encoding="utf-8") if out.exists() else None
         if current != text:
             console.print(
-                f"{out} is out of date; regenerate it with `youshu schema docs --out {out}`",
+                f"{out} is out of date; regenerate it with `{command} --out {out}`",
                 soft_wrap=True,
                 highlight=False,
             )

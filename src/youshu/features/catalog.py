@@ -217,7 +217,7 @@ count   | counterparties_in_30d       | 近30天入账对手数 | distinct count
 count   | counterparties_out_30d      | 近30天出账对手数 | distinct counterparties paid, last 30 days
 count   | internal_transfer_count_30d | 近30天本行转账笔数 | transactions with another account of this bank, last 30 days
 ratio   | pass_through_ratio_30d      | 近30天过账比 | debits / credits in fen, last 30 days; null without credits
-share   | night_txn_share_90d         | 近90天夜间交易占比 | share of transactions at 22:00 and 06:00, last 90 days; null without any
+share   | night_txn_share_90d         | 近90天夜间交易占比 | share of transactions between 22:00 and 06:00 (hours 22 to 5), last 90 days; null without any
 """
 
 _MERCHANT = """
@@ -230,6 +230,7 @@ text    | acquiring_outlet_id   | 收单网点 | outlet that signed it; null unl
 text    | owner_customer_id     | 经营者客户号 | owner's customer id, when a customer
 days    | tenure_days           | 签约天数 | days from the acquiring contract to the as-of date; null for prospects
 metres  | distance_to_outlet_m  | 距收单网点距离(米) | great-circle distance to the acquiring outlet, metres; null for prospects
+metres  | distance_to_nearest_outlet_m | 距最近网点距离(米) | great-circle distance to the nearest outlet opened on or before the as-of date, metres, prospects included (see youshu.features.nearest); null without any outlet
 count   | qr_count_30d          | 近30天收款笔数 | QR payments received, last 30 days
 fen     | qr_amount_30d_fen     | 近30天收款金额 | QR payments received in fen, last 30 days
 count   | qr_active_days_30d    | 近30天活跃天数 | days with at least one QR payment, last 30 days

@@ -35,6 +35,7 @@ from youshu.features.common import (
     month_ends,
     start_of,
 )
+from youshu.features.nearest import nearest_distance_m
 
 if TYPE_CHECKING:
     from youshu.engine import Engine
@@ -52,7 +53,9 @@ def merchant_features(engine: Engine, warehouse: Path, as_of: date) -> ir.Table:
 
     A merchant signed for acquiring after the as-of date counts as a prospect (``is_acquired`` false, no
     acquiring outlet, tenure or settlement features). Only events up to the as-of date are read; the
-    merchant's ``status`` (as of the extract) is not used.
+    merchant's ``status`` (as of the extract) is not used. ``distance_to_outlet_m`` is the distance to the
+    acquiring outlet (acquired merchants only); ``distance_to_nearest_outlet_m`` the distance to the nearest
+    outlet opened by the as-of date, for prospects too (see ``youshu.features.nearest``).
 
     Parameters
     ----------
@@ -80,7 +83,7 @@ def merchant_features(engine: Engine, warehouse: Path, as_of: date) -> ir.Table:
 def merchant_table(t: Tables, as_of: date) -> ir.Table:
     """The merchant feature table over the tables of ``t`` (see :func:`merchant_features`)."""
     base = _profile(t, as_of)
-    parts = [_qr(t, as_of), _redemptions(t, as_of)]
+    parts = [_qr(t, as_of), _redemptions(t, as_of), _nearest_outlet(t, as_of)]
     wide = attach(base, "merchant_id", parts)
     wide = _settlement(t, wide, as_of)
     return finalize("merchant", _derived(wide, as_of), as_of)
@@ -110,6 +113,14 @@ def _profile(t: Tables, as_of: date) -> ir.Table:
         ),
         settlement_account_id=ibis.ifelse(signed, m.settlement_account_id, none),
     )
+
+
+def _nearest_outlet(t: Tables, as_of: date) -> ir.Table:
+    """Great-circle metres to the nearest outlet opened on or before ``as_of``, prospects included."""
+    m = t.merchants.select("merchant_id", "lat", "lon")
+    o = t.outlets.filter(t.outlets.opened_date <= as_of)
+    near = nearest_distance_m(m, "merchant_id", o)
+    return near.select("merchant_id", distance_to_nearest_outlet_m=near.distance_m)
 
 
 def _qr(t: Tables, as_of: date) -> ir.Table:

@@ -28,6 +28,7 @@ __all__ = [
     "FigureBlock",
     "Kpi",
     "KpiGrid",
+    "Link",
     "Note",
     "QualityBadge",
     "Section",
@@ -36,6 +37,7 @@ __all__ = [
     "fmt_pct",
     "fmt_wan",
     "render_report",
+    "stylesheet",
 ]
 
 #: Fonts that render Chinese on Linux, Windows and macOS, in that order; no web fonts are fetched.
@@ -142,7 +144,25 @@ class Note:
     kind: Literal["info", "warning"] = "info"
 
 
-Block = KpiGrid | TableBlock | FigureBlock | Note
+@dataclass(frozen=True)
+class Link:
+    """A link to a file written next to the report (e.g. ``catalogue.html``), with an optional note.
+
+    ``href`` must be a relative path: the report references nothing outside its run folder.
+    """
+
+    href: str
+    label_zh: str
+    label_en: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        # No scheme (http:, file:, javascript:) and no absolute path.
+        if not self.href or ":" in self.href or self.href.startswith(("/", "\\")):
+            raise ValueError(f"link {self.href!r} must be a relative path to a file next to the report")
+
+
+Block = KpiGrid | TableBlock | FigureBlock | Note | Link
 
 
 @dataclass(frozen=True)
@@ -242,7 +262,21 @@ def _block_payload(block: Block, div_id: str) -> dict[str, Any]:
         return _figure_payload(block, div_id)
     if isinstance(block, Note):
         return {"kind": "note", "zh": block.zh, "en": block.en, "note_kind": block.kind}
+    if isinstance(block, Link):
+        return {
+            "kind": "link",
+            "href": block.href,
+            "zh": block.label_zh,
+            "en": block.label_en,
+            "note": block.note,
+        }
     raise TypeError(f"unknown report block {type(block).__name__}")
+
+
+def stylesheet() -> Markup:
+    """The report's CSS (colours, fonts, KPI cards, tables, notes), for other pages that share its look."""
+    css = _environment().get_template("report.css").render(font_stack=FONT_STACK)
+    return Markup(css)
 
 
 def render_report(

@@ -5,12 +5,17 @@ Outputs of ``apply(..., entity="customer", as_of=2026-06-30, out_dir=OUT)``::
     OUT/customer_tags/as_of_date=2026-06-30/wide/part-*.parquet   customer_id, as_of_date, <one column per tag>
     OUT/customer_tags/as_of_date=2026-06-30/long/part-*.parquet   customer_id, as_of_date, tag_id, value,
                                                                   value_bool, value_num
+    OUT/customer_tags/as_of_date=2026-06-30/audience/             AudienceIndex of the boolean tags (ids,
+                                                                  outlets, one roaring bitmap per tag)
     OUT/tags_state.json                                           what was applied (for plan)
 
 Wide columns are typed: boolean tags ``boolean``, categorical ``string``, scores ``float64``. In the long form
 ``value`` is the value as text (``true``/``false``, the category, or the score with up to 6 decimals and no
 trailing zeros), ``value_bool`` is set for boolean tags and ``value_num`` for scores; rows whose value is null
-are left out. Each as-of date is its own folder, replaced atomically, so earlier dates stay for comparison.
+are left out. Each as-of date is its own folder, replaced atomically (wide, long and audience together), so
+earlier dates stay for comparison. The audience index carries each entity's outlet (``home_outlet_id`` of a
+customer, ``acquiring_outlet_id`` of a merchant, when the feature table has it) for per-outlet counts, and
+the tags' zh display names, so ``youshu audience count`` loads it instead of rebuilding bitmaps.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import datetime as dtm
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +33,12 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow.dataset as ds
 
 from youshu.atomic import atomic_dir, atomic_file
 from youshu.engine.base import Engine
 from youshu.errors import YoushuError
+from youshu.tags.audience import AudienceIndex
 from youshu.tags.compiler import TagSet
 from youshu.tags.definitions import TagDefinition
 from youshu.tags.errors import TagTestsFailed
@@ -44,6 +52,12 @@ STATE_VERSION = 1
 
 #: Definition fields that decide a tag's values; only these count as a change.
 FINGERPRINT_FIELDS = ("entity", "kind", "expression", "values", "range")
+
+#: Feature column giving each entity's outlet, saved in the audience index for per-outlet counts.
+OUTLET_COLUMNS = {"customer": "home_outlet_id", "merchant": "acquiring_outlet_id"}
+
+#: ``progress(step, done, total)``, as drawn by ``youshu.cli.progress``.
+ProgressFn = Callable[[str, int, int], None]
 
 # Scores up to this magnitude are written as fixed-point text identically by every engine.
 _PLAIN_SCORE_LIMIT = 1e15
@@ -219,6 +233,8 @@ class ApplyResult:
         The changes against the state before this apply.
     out_of_domain : mapping of str to int
         Per tag, the rows whose value is outside the declared ``values`` or ``range`` (only tags with any).
+    audience_dir : Path or None
+        The saved ``AudienceIndex`` of the boolean tags (None when not saved).
     """
 
     entity: str
@@ -229,6 +245,7 @@ class ApplyResult:
     long_dir: Path
     plan: Plan
     out_of_domain: Mapping[str, int]
+    audience_dir: Path | None = None
 
 
 def apply(
@@ -241,6 +258,8 @@ def apply(
     *,
     state_path: Path | None = None,
     check_tests: bool = True,
+    save_audience: bool = True,
+    progress: ProgressFn | None = None,
 ) -> ApplyResult:
     """Compute an entity's tags as of a date and write them in long and wide form; update the state.
 
@@ -256,12 +275,16 @@ def apply(
     as_of : datetime.date or str
         The as-of date (``YYYY-MM-DD``).
     out_dir : Path
-        Writes ``<entity>_tags/as_of_date=<as_of>/{wide,long}/`` under it (see the module docstring);
-        that date's folder is replaced atomically and other dates are kept.
+        Writes ``<entity>_tags/as_of_date=<as_of>/{wide,long,audience}/`` under it (see the module
+        docstring); that date's folder is replaced atomically and other dates are kept.
     state_path : Path, optional
         The state file; ``out_dir / STATE_FILE`` by default.
     check_tests : bool, default True
         Run the definitions' tests first (on DuckDB, in-process) and refuse to apply if any fail.
+    save_audience : bool, default True
+        Also save the ``AudienceIndex`` of the boolean tags in ``audience/`` of that date's folder.
+    progress : callable, optional
+        ``progress(step, done, total)`` after each stage (tests, tags, long form, audience, state).
 
     Returns
     -------
@@ -290,24 +313,63 @@ def apply(
     key = f"{entity}_id"
     if key not in features.columns or not features[key].type().is_string():
         raise YoushuError(f"the {entity} feature table needs a string column {key!r}")
+    step, stages = f"{entity} tags", 5
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(step, done, stages)
+
+    report(0)
     if check_tests:
         failed = [r.message for r in run_tests(tagset, tags=ids) if not r.passed]
         if failed:
             raise TagTestsFailed(f"{len(failed)} tag test(s) failed; nothing applied:\n" + "\n".join(failed))
+    report(1)
     state_path = Path(out_dir) / STATE_FILE if state_path is None else Path(state_path)
     before = plan(tagset, state_path, entity=entity)
     tagged = tagset.compile(features, entity)
-    wide = tagged.select(key, ibis.literal(day, type="date").name("as_of_date"), *ids)
+    outlet = OUTLET_COLUMNS.get(entity)
+    if not (save_audience and outlet in features.columns and features[outlet].type().is_string()):
+        outlet = None
+    extra = [outlet] if outlet else []
+    computed = tagged.select(key, ibis.literal(day, type="date").name("as_of_date"), *extra, *ids)
     dest = Path(out_dir) / f"{entity}_tags" / f"as_of_date={day.isoformat()}"
+    audience_dir = dest / "audience" if save_audience else None
     with atomic_dir(dest) as tmp:
-        engine.write_parquet(wide, tmp / "wide")
-        stored = engine.con.read_parquet(str(tmp / "wide" / "*.parquet"))
+        # The tags are computed once; with an outlet column they are staged, and the wide form drops it.
+        staged = tmp / ("_staged" if outlet else "wide")
+        engine.write_parquet(computed, staged)
+        stored = engine.con.read_parquet(str(staged / "*.parquet"))
+        if outlet:
+            # Named columns only: DuckDB reads "as_of_date=..." in the path as a hive partition column.
+            engine.write_parquet(stored.select(key, "as_of_date", *ids), tmp / "wide")
+            stored = engine.con.read_parquet(str(tmp / "wide" / "*.parquet"))
+        report(2)
         rows, out_of_domain = _summarize(engine, stored, selected)
         engine.write_parquet(_long(stored, key, selected), tmp / "long")
+        report(3)
+        if save_audience:
+            _save_audience(staged, key, outlet, selected, tmp / "audience")
+        if outlet:
+            shutil.rmtree(staged)
+        report(4)
     for tag_id, n in out_of_domain.items():
         log.warning("tag %s: %d %s rows outside its declared values or range", tag_id, n, entity)
     _record(tagset, state_path, entity, ids, day)
-    return ApplyResult(entity, day, ids, rows, dest / "wide", dest / "long", before, out_of_domain)
+    report(5)
+    return ApplyResult(
+        entity, day, ids, rows, dest / "wide", dest / "long", before, out_of_domain, audience_dir
+    )
+
+
+def _save_audience(
+    folder: Path, key: str, outlet: str | None, selected: Sequence[TagDefinition], dest: Path
+) -> None:
+    flags = [d for d in selected if d.kind == "boolean"]
+    columns = [key, *([outlet] if outlet else []), *(d.id for d in flags)]
+    table = ds.dataset(folder, format="parquet").to_table(columns=columns)
+    names = {d.id: d.display_name_zh for d in flags}
+    AudienceIndex.from_wide(table, key, outlet_column=outlet, names=names).save(dest)
 
 
 def _parse_date(text: str) -> dtm.date:
