@@ -48,7 +48,11 @@ def _root(
 
 def _register() -> None:
     # Sub-commands live in their own modules; each registers on import.
-    from youshu.cli import audience, data, run, schema_docs, synth  # noqa: F401
+    import youshu.cli.campaigns
+    import youshu.cli.circles
+    import youshu.cli.kpi
+    import youshu.cli.merchants  # noqa: F401
+    from youshu.cli import audience, data, run, schema_docs, synth, tags  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from youshu import __version__
 from youshu.atomic import atomic_dir
 from youshu.errors import ValidationFailed, YoushuError
+from youshu.pipeline.circles_step import circles_step
 from youshu.pipeline.sections import summary_sections
 from youshu.pipeline.summary import (
     ProvinceSummary,
@@ -31,6 +32,7 @@ from youshu.pipeline.summary import (
     province_summary,
     warehouse_row_counts,
 )
+from youshu.pipeline.tags_step import tags_step
 from youshu.reports.html import QualityBadge, Section, render_report
 
 if TYPE_CHECKING:
@@ -368,5 +370,5 @@ def summary_step(ctx: RunContext) -> list[Section]:
     return summary_sections(summary)
 
 
-#: The steps of a run, in order. Later issues append theirs (tags, models, lists).
-STEPS: list[Step] = [Step("summary", summary_step)]
+#: The steps of a run, in order. Later issues append theirs (models, lists).
+STEPS: list[Step] = [Step("summary", summary_step), Step("tags", tags_step), Step("circles", circles_step)]

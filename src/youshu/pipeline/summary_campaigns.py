@@ -8,24 +8,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from youshu.pipeline.summary_query import Tables, dates, end_of, execute, ints, labels, ratio
+from youshu.campaigns.counts import COUNT_COLUMNS as _COUNTS
+from youshu.campaigns.counts import campaign_counts
+from youshu.campaigns.report import CAMPAIGN_TYPE_ZH
+from youshu.pipeline.summary_query import Tables, dates, ints, ratio
 
 if TYPE_CHECKING:
     from youshu.engine import Engine
 
 __all__ = ["CAMPAIGN_TYPE_ZH", "CampaignResults", "campaign_results"]
 
-CAMPAIGN_TYPE_ZH = labels("coupon=异业联盟优惠券 referral=推荐有礼 product_promotion=产品促销")
-
-_COUNTS = [
-    "members",
-    "control",
-    "coupons_issued",
-    "coupons_redeemed",
-    "referrals",
-    "referred_control",
-    "referred_treatment",
-]
 _COLUMNS = [
     "campaign_id",
     "campaign_name",
@@ -83,7 +75,7 @@ class CampaignResults:
 
 def campaign_results(engine: Engine, t: Tables, as_of: date) -> CampaignResults:
     """Campaigns started on or before ``as_of`` with what happened in them up to that date."""
-    frame = _per_campaign(engine, t, as_of)
+    frame = campaign_counts(engine, t, as_of)
     for c in _COUNTS:
         if c not in frame:
             frame[c] = 0
@@ -107,41 +99,6 @@ def campaign_results(engine: Engine, t: Tables, as_of: date) -> CampaignResults:
         referred_treatment=int(frame["referred_treatment"].sum()),
         referred_control=int(frame["referred_control"].sum()),
     )
-
-
-def _per_campaign(engine: Engine, t: Tables, as_of: date) -> pd.DataFrame:
-    """One row per campaign started by ``as_of`` with its raw counts (missing where nothing happened)."""
-    camp = t.campaigns.filter(t.campaigns.start_date <= as_of)
-    info = execute(
-        engine, camp.select("campaign_id", "campaign_name", "campaign_type", "start_date", "end_date")
-    )
-    mem = t.campaign_members.filter(t.campaign_members.assigned_date <= as_of)
-    control = mem.is_control.cast("int64")
-    members = execute(
-        engine, mem.group_by("campaign_id").aggregate(members=mem.count(), control=control.sum())
-    )
-    cp = t.coupons.filter(t.coupons.issued_date <= as_of)
-    issued = execute(engine, cp.group_by("campaign_id").aggregate(coupons_issued=cp.count()))
-    rd = t.redemptions.filter(t.redemptions.redeemed_at < end_of(as_of)).select("coupon_id")
-    rd = rd.join(cp.select("coupon_id", "campaign_id"), "coupon_id")
-    redeemed = execute(engine, rd.group_by("campaign_id").aggregate(coupons_redeemed=rd.coupon_id.nunique()))
-    ref = t.referrals.filter(t.referrals.referral_date <= as_of)
-    ref_count = execute(engine, ref.group_by("campaign_id").aggregate(referrals=ref.count()))
-    converted = ref.select("campaign_id", "customer_id").distinct()
-    conv = converted.join(
-        mem.select("campaign_id", "customer_id", "is_control"), ["campaign_id", "customer_id"]
-    )
-    in_control = conv.is_control.cast("int64")
-    referred = execute(
-        engine,
-        conv.group_by("campaign_id").aggregate(
-            referred_control=in_control.sum(), referred_treatment=(1 - in_control).sum()
-        ),
-    )
-    frame = info
-    for part in (members, issued, redeemed, ref_count, referred):
-        frame = frame.merge(part, on="campaign_id", how="left")
-    return frame
 
 
 def _rates(num: pd.Series, den: pd.Series) -> pd.Series:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from ibis import _
 
-from youshu.pipeline.summary_merchants import acquired_by
+from youshu.merchants.kpi_actuals import WEALTH_SALES_CATEGORIES, new_effective_merchants
 from youshu.pipeline.summary_query import (
     Tables,
     dates,
@@ -17,7 +17,6 @@ from youshu.pipeline.summary_query import (
     ints,
     labels,
     ratio,
-    within_days,
 )
 
 if TYPE_CHECKING:
@@ -29,8 +28,6 @@ KPI_METRIC_ZH = labels(
     "new_customers=新增客户 new_effective_merchants=新增有效收单商户 assets_brought_in_fen=新增资产(万元) "
     "wealth_sales_fen=理财类销售(万元)"
 )
-# Products that count as wealth-type sales (理财类) for the wealth_sales_fen KPI: everything but deposits.
-WEALTH_SALES_CATEGORIES = ("wealth", "fund", "insurance", "treasury_bond", "precious_metal")
 _COLUMNS = [
     "period_start",
     "period_end",
@@ -95,10 +92,9 @@ def _kpi_actuals(
     new_customers = execute_one(
         engine, c.filter(c.onboard_date >= start, c.onboard_date <= as_of).aggregate(n=_.count())
     )
-    m = t.merchants
-    signed = m.filter(acquired_by(m, as_of), m.onboard_date >= start)
-    paid = within_days(t.acquiring_transactions, "paid_at", start, as_of).select("merchant_id")
-    effective = signed.semi_join(paid, "merchant_id")
+    # The summary's lenient reading: signed in the period with a QR payment by the as-of date (the KPI
+    # report applies the configured rule, default 5 payments within 30 days of signing).
+    effective = new_effective_merchants(t, start, as_of, as_of, min_payments=1, window_days=None)
     new_merchants = execute_one(engine, effective.aggregate(n=effective.count()))
     p = t.purchases.filter(t.purchases.purchase_date >= start, t.purchases.purchase_date <= as_of)
     wealth = t.products.filter(t.products.category.isin(WEALTH_SALES_CATEGORIES)).select("product_id")

@@ -10,6 +10,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from youshu.merchants.home import acquired_by
 from youshu.pipeline.summary_query import (
     TXN_WINDOW_DAYS,
     Tables,
@@ -45,11 +46,6 @@ class MerchantActivity:
     qr_30d_payments: int
     qr_30d_amount_fen: int
     qr_30d_active_merchants: int
-
-
-def acquired_by(m: ir.Table, as_of: date) -> ir.BooleanValue:
-    """Whether a merchant had been signed for acquiring by ``as_of`` (later signings were still prospects)."""
-    return (m.is_acquired & (m.onboard_date <= as_of)).fill_null(False)
 
 
 def merchant_activity(engine: Engine, t: Tables, as_of: date) -> MerchantActivity:

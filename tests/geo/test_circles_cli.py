@@ -1,0 +1,102 @@
+"""`youshu circles build|show|export` and `youshu visits plan|record|report` as a user runs them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from youshu.cli.main import main
+from youshu.geo.circles import load_circles, load_meta
+
+from .conftest import AS_OF
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def proj(project: Path, geo_province: Path) -> Path:
+    (project / "youshu.yaml").write_text(
+        f"warehouse: {geo_province}\nas_of: {AS_OF}\ncircles:\n  radius_km: 5\n  route_time_limit_s: 0.3\n",
+        encoding="utf-8",
+    )
+    return project
+
+
+def test_build_show_and_export(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(["circles", "build"], capsys)
+    assert code == 0, out
+    folder = proj / "runs" / AS_OF.isoformat() / "circles"
+    result = load_circles(folder)
+    assert result.radius_km == 5.0
+    meta = load_meta(folder)
+    assert 0 < meta["huff"]["lambda"] < 10
+    assert f"{result.summary.num_rows:,} outlets, radius 5 km" in out and "Huff λ" in out
+    assert (folder / "huff_zones").is_dir()
+
+    code, out = _run(["circles", "show", "--top", "3"], capsys)
+    assert code == 0, out
+    top = result.summary.to_pandas().sort_values(["merchants", "outlet_id"], ascending=[False, True]).iloc[0]
+    assert top["outlet_id"] in out
+
+    code, out = _run(["circles", "show", str(top["outlet_id"])], capsys)
+    assert code == 0, out
+    assert "渗透率" in out and f"商户 {int(top['merchants'])}" in out
+
+    code, out = _run(["circles", "export", "-o", str(proj / "c.xlsx")], capsys)
+    assert code == 0, out
+    sheet = load_workbook(proj / "c.xlsx").worksheets[0]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert "网点编号" in header and "渗透率" in header
+    assert sheet.max_row == result.summary.num_rows + 2
+
+    code, out = _run(["circles", "export", "--table", "members", "-o", str(proj / "m.parquet")], capsys)
+    assert code == 0, out
+    assert len(pd.read_parquet(proj / "m.parquet")) == result.members.num_rows
+
+    code, out = _run(["circles", "export", "-o", str(proj / "map.html")], capsys)
+    assert code == 0, out
+    page = (proj / "map.html").read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in page and "Huff" in page  # zone traces (zh names are JSON-escaped)
+
+
+def test_show_of_an_unknown_outlet_is_a_clear_error(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(["circles", "show", "NOPE"], capsys)
+    assert code == 2
+    assert "outlet 'NOPE' has no circle" in out and "Traceback" not in out
+
+
+def test_visits_plan_record_and_report(proj: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _run(["circles", "build", "--no-huff"], capsys)
+    assert code == 0, out
+    result = load_circles(proj / "runs" / AS_OF.isoformat() / "circles")
+    members = result.members.to_pandas()
+    todo = members[members["is_home"] & (~members["is_acquired"] | members["is_low_activity"])]
+    outlet = todo["outlet_id"].value_counts().index[0]
+    code, out = _run(["visits", "plan", outlet, "--team", "1", "-o", str(proj / "plan.xlsx")], capsys)
+    assert code == 0, out
+    plans = pd.read_parquet(proj / "data" / "visits" / "plans")
+    assert set(plans["merchant_id"]) == set(todo.loc[todo["outlet_id"] == outlet, "merchant_id"])
+    assert "路线" in out and (proj / "plan.xlsx").exists()
+    pd.DataFrame(
+        {"visit_id": plans["visit_id"].iloc[:1], "visited_date": ["2025-10-02"], "result": ["not_met"]}
+    ).to_csv(proj / "r.csv", index=False)
+    code, out = _run(["visits", "record", str(proj / "r.csv")], capsys)
+    assert code == 0, out
+    code, out = _run(["visits", "report"], capsys)
+    assert code == 0, out
+    assert plans["plan_id"].iloc[0][:12] in out
+    shutil.rmtree(proj / "data" / "visits")
+    code, out = _run(["visits", "plan", outlet, "--team", "500"], capsys)
+    assert code == 2 and "for a team of 500" in out
