@@ -105,7 +105,9 @@ class Settings(_Strict):
     project_dir: Path = Field(Path("."), description="folder of youshu.yaml; set by the loader")
     warehouse: Path = Field(Path("data/warehouse"), description="canonical tables (Parquet folders)")
     runs_dir: Path = Field(Path("runs"), description="run outputs, one folder per as-of date and run name")
-    definitions_dir: Path = Field(Path("definitions"), description="tag definitions (tags/customer, tags/merchant)")
+    definitions_dir: Path = Field(
+        Path("definitions"), description="tag definitions (tags/customer, tags/merchant)"
+    )
     tags_dir: Path = Field(Path("data/tags"), description="applied tags per as-of date (youshu tags apply)")
     engine: Literal["duckdb", "spark"] = "duckdb"
     duckdb_path: Path = Field(Path("data/youshu.duckdb"), description="DuckDB database file")

@@ -10,8 +10,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from youshu.engine import connect
+from youshu.geo.circle_tags import KEY_MERCHANT_TAGS
 from youshu.pipeline import run_pipeline
-from youshu.pipeline.circles_step import MAP_FILE, merchant_tag_labels, quarter_of
+from youshu.pipeline.circles_step import (
+    CIRCLE_TAGS_FILE,
+    MAP_FILE,
+    circles_step,
+    merchant_tag_labels,
+    quarter_of,
+)
+from youshu.pipeline.run import Step
 
 from . import AS_OF, write_tiny_warehouse
 
@@ -43,7 +51,9 @@ def test_a_merchant_is_coloured_by_its_most_urgent_tag(tmp_path: Path) -> None:
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny = write_tiny_warehouse(tmp_path_factory.mktemp("tiny") / "warehouse")
     with connect("duckdb") as eng:
-        return run_pipeline(AS_OF, engine=eng, warehouse=tiny, runs_dir=tmp_path_factory.mktemp("runs")).folder
+        return run_pipeline(
+            AS_OF, engine=eng, warehouse=tiny, runs_dir=tmp_path_factory.mktemp("runs")
+        ).folder
 
 
 def test_the_run_writes_circles_the_map_and_merchant_tables(run_folder: Path) -> None:
@@ -62,3 +72,34 @@ def test_the_report_has_the_circle_sections(run_folder: Path) -> None:
     for section in ("circles", "merchant-alerts", "outlet-kpis", "campaign-alliance"):
         assert f'id="{section}"' in html, section
     assert "微商圈" in html and MAP_FILE in html
+
+
+def test_the_run_counts_the_key_merchant_tags_per_circle(run_folder: Path) -> None:
+    counts = pq.read_table(run_folder / CIRCLE_TAGS_FILE).to_pandas()
+    assert list(dict.fromkeys(counts["tag_zh"])) == list(KEY_MERCHANT_TAGS)
+    members = pq.read_table(run_folder / "circles" / "circle_members").to_pandas()
+    wide = pq.read_table(run_folder / "tags" / "merchant_tags" / f"as_of_date={AS_OF}" / "wide").to_pandas()
+    long = wide.melt(
+        id_vars="merchant_id", value_vars=list(dict.fromkeys(counts["tag_id"])), var_name="tag_id"
+    )
+    joined = members.merge(long[long["value"].fillna(False).astype(bool)], on="merchant_id")
+    expected = joined.groupby(["outlet_id", "tag_id"]).size()
+    got = counts.set_index(["outlet_id", "tag_id"])["tagged_merchants"]
+    assert len(got) == len(pq.read_table(run_folder / "circles" / "circle_summary")) * len(KEY_MERCHANT_TAGS)
+    assert got.sum() > 0 and (got == expected.reindex(got.index, fill_value=0)).all()
+    html = (run_folder / "report.html").read_text(encoding="utf-8")
+    circles = html[html.index('id="circles"') : html.index('id="merchant-alerts"')]
+    assert all(zh in circles for zh in KEY_MERCHANT_TAGS)
+
+
+def test_without_merchant_tags_the_step_writes_no_tag_counts(tmp_path: Path) -> None:
+    tiny = write_tiny_warehouse(tmp_path / "warehouse")
+    with connect("duckdb") as eng:
+        steps = [Step("circles", circles_step)]
+        folder = run_pipeline(
+            AS_OF, engine=eng, warehouse=tiny, runs_dir=tmp_path / "runs", steps=steps
+        ).folder
+    assert (folder / "circles" / "circle_summary").is_dir()
+    assert not (folder / CIRCLE_TAGS_FILE).exists()
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "资产提升不佳" not in html and "No merchant tags in this run" in html

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.measure import Measurement
+from rich.table import Column, Table
 
 from youshu.atomic import atomic_file
 from youshu.cli.main import app
@@ -17,6 +21,16 @@ from youshu.config import Settings, get_settings
 from youshu.engine import connect_from_settings
 from youshu.errors import YoushuError
 from youshu.geo.build import build_and_write
+from youshu.geo.circle_tags import (
+    COUNT_COLUMN_ZH,
+    KEY_MERCHANT_TAGS,
+    circle_tag_counts,
+    find_merchant_tags,
+    member_tags,
+    merchant_tag_names,
+    read_merchant_tags,
+    tag_count_columns,
+)
 from youshu.geo.circles import COLUMN_ZH, CircleResult, build_circles, load_circles, load_extra
 from youshu.geo.map import map_html
 from youshu.geo.visits import REASONS, RESULTS, VisitLog, conversion_by_zone, plan_visits
@@ -34,6 +48,7 @@ CIRCLE_TABLES = {
     "members": "circle_members",
     "categories": "circle_categories",
     "homes": "merchant_home",
+    "tags": "circle_tags",
 }
 
 AS_OF = typer.Option(
@@ -42,6 +57,17 @@ AS_OF = typer.Option(
 WAREHOUSE = typer.Option(None, "--warehouse", "-w", help="Canonical warehouse (default from youshu.yaml).")
 CIRCLES_DIR = typer.Option(
     None, "--circles", help="Circles folder (default: runs/<as_of>/circles of youshu.yaml's runs_dir)."
+)
+TAGS_DIR = typer.Option(
+    None,
+    "--tags",
+    help="Applied merchant tags: a tags folder (default tags_dir of youshu.yaml; a run's tags/ works too), "
+    "or its merchant_tags/as_of_date=YYYY-MM-DD folder.",
+)
+TAG_NAMES = typer.Option(
+    None,
+    "--tag",
+    help=f"Merchant tag to count per circle, zh name or id (repeat; default {', '.join(KEY_MERCHANT_TAGS)}).",
 )
 
 
@@ -69,6 +95,69 @@ def _load_or_build(
         raise YoushuError(f"{folder} holds no circles; build them: youshu circles build --as-of {day}")
     with connect_from_settings(settings) as engine:
         return build_circles(engine, warehouse or settings.resolve(settings.warehouse), day)
+
+
+@dataclass(frozen=True)
+class _MerchantTags:
+    """The applied merchant tags of the as-of date: the table, the tags counted per circle, every boolean tag."""
+
+    wide: pa.Table
+    counted: dict[str, str]
+    listed: dict[str, str]
+    source: Path
+
+
+def _apply_hint(settings: Settings, day: date, base: Path, folder: Path | None) -> str:
+    command = f"youshu tags apply --entity merchant --as-of {day}" + (
+        f" --tags-dir {folder}" if folder else ""
+    )
+    runs = sorted(settings.resolve(settings.runs_dir).glob(f"{day}/*/tags"))
+    found = [r for r in runs if find_merchant_tags(r, day) is not None]
+    also = f" (or use a run's: --tags {found[0]})" if found else ""
+    return f"no merchant tags applied for {day} in {base}; apply them: {command}{also}"
+
+
+def _merchant_tags(
+    settings: Settings, day: date, folder: Path | None, names: list[str] | None
+) -> _MerchantTags:
+    """The applied merchant tags of ``day`` with their zh names from the definitions.
+
+    Raises
+    ------
+    YoushuError
+        Saying what to do when none were applied for the date, the definitions are missing or a name is unknown.
+    """
+    from youshu.features.catalog import feature_schema
+    from youshu.tags.definitions import ENTITIES, load_definitions
+
+    base = folder if folder is not None else settings.resolve(settings.tags_dir)
+    wide = find_merchant_tags(base, day)
+    if wide is None:
+        raise YoushuError(_apply_hint(settings, day, base, folder))
+    definitions = settings.resolve(settings.definitions_dir) / "tags"
+    if not definitions.is_dir():
+        raise YoushuError(
+            f"no tag definitions at {definitions} to name the merchant tags; set definitions_dir in youshu.yaml"
+        )
+    tagset = load_definitions([definitions], {e: feature_schema(e) for e in ENTITIES})
+    counted = merchant_tag_names(tagset, names or KEY_MERCHANT_TAGS)
+    applied = set(pq.read_schema(next(iter(sorted(wide.glob("*.parquet"))))).names)
+    listed = {**counted, **merchant_tag_names(tagset, None)}
+    listed = {t: zh for t, zh in listed.items() if t in applied or t in counted}
+    return _MerchantTags(read_merchant_tags(wide, list(listed), day), counted, listed, wide)
+
+
+def _try_merchant_tags(
+    settings: Settings, day: date, folder: Path | None, names: list[str] | None
+) -> _MerchantTags | None:
+    """:func:`_merchant_tags`, or None with a note when they are not there (an error when tags were named)."""
+    try:
+        return _merchant_tags(settings, day, folder, names)
+    except YoushuError as exc:
+        if names:
+            raise
+        console.print(f"标签 merchant tags: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return None
 
 
 @circles_app.command("build")
@@ -140,46 +229,30 @@ def show(
     as_of: datetime = AS_OF,
     circles: Path = CIRCLES_DIR,
     warehouse: Path = WAREHOUSE,
+    tags_dir: Path = TAGS_DIR,
+    tag_names: list[str] = TAG_NAMES,
     top: int = typer.Option(20, "--top", help="Rows to show."),
 ) -> None:
-    """Show the circles: the outlets with most merchants, or one outlet's circle by category and member.
+    """Show the circles: the outlets with most merchants, or one outlet's circle by category, tag and member.
+
+    Merchant tags (资产提升不佳, 收单码使用频率不高, VIP商户, ...) come from the tags applied for the as-of date
+    (youshu tags apply --entity merchant); without them the rest is shown.
 
     Examples:
 
       youshu circles show --as-of 2025-09-30
 
       youshu circles show O00012 --as-of 2025-09-30
+
+      youshu circles show O00012 --tag 有效商户 --tag 沉睡商户 --tags runs/2025-09-30/main/tags
     """
     settings = get_settings()
     day = _as_of(as_of, settings)
     result = _load_or_build(settings, day, circles, warehouse)
+    tags = _try_merchant_tags(settings, result.as_of, tags_dir, tag_names)
     summary = result.summary.to_pandas()
     if outlet_id is None:
-        table = Table(
-            "网点 outlet",
-            "名称 name",
-            "商户 merchants",
-            "收单 acquired",
-            "渗透率 penetration",
-            "有效 effective",
-            "扫码金额(万元) QR",
-            "留存存款(万元) deposits",
-            title=f"微商圈 circles as of {result.as_of} (radius {result.radius_km:g} km)",
-        )
-        for r in (
-            summary.sort_values(["merchants", "outlet_id"], ascending=[False, True]).head(top).itertuples()
-        ):
-            table.add_row(
-                r.outlet_id,
-                r.outlet_name,
-                fmt_int(r.merchants),
-                fmt_int(r.acquired_merchants),
-                fmt_pct(r.penetration),
-                fmt_int(r.effective_merchants),
-                fmt_wan(r.qr_amount_fen),
-                fmt_wan(r.deposit_fen),
-            )
-        console.print(table)
+        _show_top(result, summary, tags, top)
         return
     members = result.circle(outlet_id)
     row = summary.set_index("outlet_id").loc[outlet_id]
@@ -203,13 +276,112 @@ def show(
             fmt_pct(r.penetration),
         )
     console.print(table)
-    table = Table("商户 merchant", "名称 name", "类别", "距离(米)", "状态 status", "归属 home")
+    if tags is not None:
+        counts = circle_tag_counts(result, tags.wide, tags.counted).to_pandas()
+        table = Table(
+            "标签 tag",
+            "商户 merchants",
+            "占比 share",
+            "归属 home",
+            title="商户标签 merchant tags in the circle",
+        )
+        for r in counts[counts["outlet_id"] == outlet_id].itertuples():
+            table.add_row(
+                f"{r.tag_zh} {r.tag_id}",
+                fmt_int(r.tagged_merchants),
+                fmt_pct(r.tagged_share),
+                fmt_int(r.home_tagged_merchants),
+            )
+        console.print(table)
+        members = member_tags(result, tags.wide, outlet_id, tags.listed)
+    columns: list[Column | str] = [
+        Column("商户 merchant", no_wrap=True),
+        "名称 name",
+        "类别",
+        "距离(米)",
+        "状态 status",
+        "归属 home",
+    ]
+    if tags is not None:  # tags wrap at the spaces between them, long names fold
+        columns.append(Column("标签 tags", overflow="fold", ratio=1))
+    table = Table(*columns)
     for r in members.head(top).itertuples():
         status = "有效" if r.is_effective else ("低活跃" if r.is_acquired else "潜在")
-        table.add_row(
-            r.merchant_id, r.merchant_name, r.category_zh, f"{r.distance_m:,.0f}", status, r.home_outlet_id
-        )
+        cells = [
+            r.merchant_id,
+            r.merchant_name,
+            r.category_zh,
+            f"{r.distance_m:,.0f}",
+            status,
+            r.home_outlet_id,
+        ]
+        if tags is not None:
+            cells.append(" ".join(r.tags_zh) or "—")
+        table.add_row(*cells)
     console.print(table)
+
+
+def _show_top(result: CircleResult, summary: pd.DataFrame, tags: _MerchantTags | None, top: int) -> None:
+    """The outlets with most merchants, with a count column per key merchant tag when tags are there."""
+    counted = tags.counted if tags is not None else {}
+    if tags is not None:
+        counts = tag_count_columns(circle_tag_counts(result, tags.wide, counted))
+        summary = summary.merge(counts, on="outlet_id", how="left")
+    rows = list(
+        summary.sort_values(["merchants", "outlet_id"], ascending=[False, True]).head(top).itertuples()
+    )
+    title = f"微商圈 circles as of {result.as_of} (radius {result.radius_km:g} km)"
+
+    def base_columns() -> list[Column | str]:
+        return [
+            Column("网点 outlet", no_wrap=True),
+            "名称 name",
+            "商户 merchants",
+            "收单 acquired",
+            "渗透率 penetration",
+            "有效 effective",
+            "扫码金额(万元) QR",
+            "留存存款(万元) deposits",
+        ]
+
+    def tag_columns() -> list[Column]:
+        # zh tag names hold no spaces to wrap at: fold them rather than cut them off
+        return [Column(zh, justify="right", overflow="fold") for zh in counted.values()]
+
+    def base_cells(r: Any) -> list[str]:
+        return [
+            r.outlet_id,
+            r.outlet_name,
+            fmt_int(r.merchants),
+            fmt_int(r.acquired_merchants),
+            fmt_pct(r.penetration),
+            fmt_int(r.effective_merchants),
+            fmt_wan(r.qr_amount_fen),
+            fmt_wan(r.deposit_fen),
+        ]
+
+    def tag_cells(r: Any) -> list[str]:
+        return [fmt_int(getattr(r, f"tagged_{t}")) for t in counted]
+
+    table = Table(*base_columns(), *tag_columns(), title=title)
+    for r in rows:
+        table.add_row(*base_cells(r), *tag_cells(r))
+    if (
+        not counted
+        or Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width
+    ):
+        console.print(table)
+        return
+    # Too wide for this terminal: the tag counts follow in a table of their own.
+    table = Table(*base_columns(), title=title)
+    tag_table = Table(
+        Column("网点 outlet", no_wrap=True), *tag_columns(), title="商户标签 merchant tags per circle"
+    )
+    for r in rows:
+        table.add_row(*base_cells(r))
+        tag_table.add_row(r.outlet_id, *tag_cells(r))
+    console.print(table)
+    console.print(tag_table)
 
 
 @circles_app.command("export")
@@ -218,15 +390,24 @@ def export(
     as_of: datetime = AS_OF,
     circles: Path = CIRCLES_DIR,
     warehouse: Path = WAREHOUSE,
-    table_name: str = typer.Option("summary", "--table", help="summary, members, categories or homes."),
+    table_name: str = typer.Option(
+        "summary", "--table", help="summary, members, categories, homes or tags (merchant tags per circle)."
+    ),
     outlets: list[str] = typer.Option(None, "--outlet", help="Only these outlets (repeat the option)."),
+    tags_dir: Path = TAGS_DIR,
+    tag_names: list[str] = TAG_NAMES,
     exported_by: str = typer.Option("youshu-cli", "--by", help="Who exports (recorded in the file)."),
 ) -> None:
     """Export a circle table (Excel with zh headers, or Parquet) or the offline map (HTML).
 
+    The summary gains one count column per key merchant tag when the tags of the as-of date were applied;
+    --table tags gives per circle and tag the tagged members, their share and the home members.
+
     Examples:
 
       youshu circles export --as-of 2025-09-30 -o circles.xlsx
+
+      youshu circles export --as-of 2025-09-30 --table tags -o circle_tags.xlsx
 
       youshu circles export --as-of 2025-09-30 --table members --outlet O00012 -o o12.xlsx
 
@@ -247,7 +428,25 @@ def export(
         return
     if table_name not in CIRCLE_TABLES:
         raise typer.BadParameter(f"choose one of: {', '.join(CIRCLE_TABLES)}", param_hint="--table")
-    table = result.tables()[CIRCLE_TABLES[table_name]]
+    headers = dict(COLUMN_ZH)
+    notes = {"radius_km": f"{result.radius_km:g}", "as_of_date": result.as_of.isoformat()}
+    tags: _MerchantTags | None = None
+    if table_name == "tags":
+        tags = _merchant_tags(settings, result.as_of, tags_dir, tag_names)
+        table = circle_tag_counts(result, tags.wide, tags.counted)
+        headers.update(COUNT_COLUMN_ZH)
+    elif table_name == "summary":
+        table = result.summary
+        tags = _try_merchant_tags(settings, result.as_of, tags_dir, tag_names)
+        if tags is not None:
+            counts = tag_count_columns(circle_tag_counts(result, tags.wide, tags.counted))
+            merged = result.summary.to_pandas().merge(counts, on="outlet_id", how="left")
+            table = pa.Table.from_pandas(merged, preserve_index=False)
+            headers.update({f"tagged_{t}": f"{zh}(户)" for t, zh in tags.counted.items()})
+    else:
+        table = result.tables()[CIRCLE_TABLES[table_name]]
+    if tags is not None:
+        notes["merchant_tags"] = str(tags.source)
     if outlets:
         frame = table.to_pandas()
         key = "home_outlet_id" if table_name == "homes" else "outlet_id"
@@ -258,9 +457,9 @@ def export(
         table,
         out,
         title=f"微商圈 {CIRCLE_TABLES[table_name]} as of {result.as_of}",
-        headers_zh={c: COLUMN_ZH.get(c, c) for c in table.column_names},
+        headers_zh={c: headers.get(c, c) for c in table.column_names},
         exported_by=exported_by,
-        notes={"radius_km": f"{result.radius_km:g}", "as_of_date": result.as_of.isoformat()},
+        notes=notes,
     )
     console.print(
         f"导出 exported {table.num_rows:,} rows -> {path.resolve()}", soft_wrap=True, highlight=False

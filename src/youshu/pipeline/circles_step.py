@@ -4,11 +4,13 @@ Into the run folder it writes::
 
     circles/          circle_summary, circle_members, circle_categories, merchant_home, huff_zones, ... (Parquet)
     circles/map.html  the offline map of outlets, circles, merchants (coloured by merchant tag) and Huff zones
+    circles/circle_tags.parquet  per circle and key merchant tag: members tagged, share, home members tagged
     merchants/        alerts.parquet (one row per merchant and rule, evidence in zh), alerts_by_outlet.parquet,
                       vip.parquet, kpi_outlets.parquet, campaigns.parquet, alliance_ledger.parquet
 
 and returns four report sections (circles with the map, fund-flow alerts, KPIs, campaign alliance). The
-merchant colours come from the merchant tags applied by the ``tags`` step earlier in the run, when present.
+merchant colours and the tag counts per circle come from the merchant tags applied by the ``tags`` step
+earlier in the run, when present (without them there is no ``circle_tags.parquet``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 from youshu.atomic import atomic_file
 from youshu.campaigns.report import CampaignReport, campaign_report
 from youshu.geo.build import CirclesBuild, build_and_write
+from youshu.geo.circle_tags import KEY_MERCHANT_TAGS, circle_tag_counts, merchant_tag_names, tag_count_columns
 from youshu.geo.map import map_figure, map_html
 from youshu.merchants.alerts import MerchantAlerts, merchant_alerts
 from youshu.merchants.kpi import KpiReport, kpi_report
@@ -48,11 +51,19 @@ if TYPE_CHECKING:
     from youshu.config import Settings
     from youshu.pipeline.run import RunContext
 
-__all__ = ["MAP_FILE", "MERCHANT_TAG_COLOURS", "circles_step", "merchant_tag_labels", "quarter_of"]
+__all__ = [
+    "CIRCLE_TAGS_FILE",
+    "MAP_FILE",
+    "MERCHANT_TAG_COLOURS",
+    "circles_step",
+    "merchant_tag_labels",
+    "quarter_of",
+]
 
 log = logging.getLogger(__name__)
 
 MAP_FILE = "circles/map.html"
+CIRCLE_TAGS_FILE = "circles/circle_tags.parquet"
 
 #: Merchant tags that colour the map, most urgent first: a merchant shows the first one it has.
 MERCHANT_TAG_COLOURS: tuple[str, ...] = (
@@ -115,6 +126,9 @@ def circles_step(ctx: RunContext) -> list[Section]:
         ctx.engine, ctx.warehouse, ctx.as_of, ctx.out_dir / "circles", radius_km=settings.circles.radius_km
     )
     labels = _tag_labels(ctx)
+    tag_counts = _circle_tag_counts(ctx, build)
+    if tag_counts is not None:
+        _write(tag_counts, ctx.out_dir / CIRCLE_TAGS_FILE)
     map_path = ctx.out_dir / MAP_FILE
     with atomic_file(map_path) as tmp:
         tmp.write_text(
@@ -136,7 +150,7 @@ def circles_step(ctx: RunContext) -> list[Section]:
     ctx.results["circles"] = build
     ctx.results["merchant_alerts"] = alerts
     return [
-        _circles_section(build, labels),
+        _circles_section(build, labels, tag_counts),
         _alerts_section(alerts),
         _kpi_section(kpis),
         _campaigns_section(campaigns),
@@ -152,7 +166,24 @@ def _tag_labels(ctx: RunContext) -> dict[str, str]:
     return merchant_tag_labels(wide, zh)
 
 
-def _circles_section(build: CirclesBuild, labels: dict[str, str]) -> Section:
+def _circle_tag_counts(ctx: RunContext, build: CirclesBuild) -> pa.Table | None:
+    """The key merchant tags (those the definitions have) counted per circle, or None without merchant tags."""
+    tags = ctx.results.get("tags")
+    if tags is None or "merchant" not in tags.tables:
+        return None
+    defined = {d.display_name_zh for d in tags.tagset.for_entity("merchant") if d.kind == "boolean"}
+    names = [n for n in KEY_MERCHANT_TAGS if n in defined]
+    if len(names) < len(KEY_MERCHANT_TAGS):
+        log.warning(
+            "circles: the definitions lack merchant tags %s", sorted(set(KEY_MERCHANT_TAGS) - defined)
+        )
+    if not names:
+        return None
+    wide = ctx.out_dir / tags.tables["merchant"] / "wide"
+    return circle_tag_counts(build.circles, wide, merchant_tag_names(tags.tagset, names))
+
+
+def _circles_section(build: CirclesBuild, labels: dict[str, str], tag_counts: pa.Table | None) -> Section:
     summary = build.circles.summary.to_pandas()
     home = build.circles.merchant_home.to_pandas()
     inside = home[home["circles"] > 0]
@@ -181,6 +212,11 @@ def _circles_section(build: CirclesBuild, labels: dict[str, str]) -> Section:
     busiest = summary.groupby("county_id")["merchants"].sum().sort_values(ascending=False).index[:1]
     focus = sorted(summary.loc[summary["county_id"].isin(busiest), "outlet_id"])
     columns = [Column(c, zh, en, fmt) for c, zh, en, fmt in _CIRCLE_COLUMNS if c in top.columns]
+    if tag_counts is not None:
+        top = top.merge(tag_count_columns(tag_counts), on="outlet_id", how="left")
+        ids, zh_names = tag_counts.column("tag_id").to_pylist(), tag_counts.column("tag_zh").to_pylist()
+        tags = dict(zip(ids, zh_names, strict=True))
+        columns += [Column(f"tagged_{t}", zh, t, "int") for t, zh in tags.items()]
     figure = map_figure(
         build.circles,
         outlet_ids=focus,
@@ -197,7 +233,13 @@ def _circles_section(build: CirclesBuild, labels: dict[str, str]) -> Section:
             height=640,
         ),
         Link(MAP_FILE, "打开全省地图", "Open the province map", note="离线可用，无需网络 works offline"),
-        TableBlock(top, columns, "商户最多的 15 个商圈", "The 15 circles with the most merchants"),
+        TableBlock(
+            top,
+            columns,
+            "商户最多的 15 个商圈",
+            "The 15 circles with the most merchants",
+            note=_TAG_NOTE if tag_counts is not None else "",
+        ),
     ]
     if not labels:
         blocks.append(
@@ -208,6 +250,12 @@ def _circles_section(build: CirclesBuild, labels: dict[str, str]) -> Section:
         )
     return Section("circles", "微商圈", "Merchant micro-circles", blocks)
 
+
+_TAG_NOTE = (
+    "标签列为圈内带该商户标签的商户数；商圈重叠时商户在其所在的每个商圈各计一次（归属商圈计数见 "
+    f"{CIRCLE_TAGS_FILE}）。 Tag columns count the members with each merchant tag; a merchant in several "
+    "circles counts in each (home-circle counts in circle_tags.parquet)."
+)
 
 _CIRCLE_COLUMNS: tuple[tuple[str, str, str, Format], ...] = (
     ("outlet_name", "网点", "Outlet", "text"),
