@@ -48,11 +48,19 @@ def _root(
 
 def _register() -> None:
     # Sub-commands live in their own modules; each registers on import.
-    import youshu.cli.campaigns
-    import youshu.cli.circles
-    import youshu.cli.kpi
-    import youshu.cli.merchants  # noqa: F401
-    from youshu.cli import audience, data, run, schema_docs, synth, tags  # noqa: F401
+    from youshu.cli import (  # noqa: F401
+        audience,
+        campaigns,
+        circles,
+        data,
+        ivl,
+        kpi,
+        merchants,
+        run,
+        schema_docs,
+        synth,
+        tags,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
