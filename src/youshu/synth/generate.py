@@ -288,7 +288,7 @@ def _run_chunk(job: tuple[_Shared, int, int, int, Path]) -> dict[str, object]:
     accts = banking.build_accounts(rng, p, prm.end_day)
     tx = flows.TxnBuilder(rng, accts, chunk)
     flows.customer_flows(tx, p, accts, txn_months, prm.txn_first_day, prm.end_day)
-    risky = risk.plant_risky_accounts(tx, p, accts, prm.txn_first_day, prm.end_day)
+    risky = risk.plant_risky_accounts(tx, p, accts, prm.txn_first_day, prm.end_day, chunk)
     merchant_tbl, acquiring, merchant_truth = merchants.build_merchants(
         rng, shared.geo, p, accts, tx, chunk, prm.txn_first_day, prm.end_day, bal_months
     )
