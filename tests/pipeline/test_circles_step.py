@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +21,7 @@ from youshu.pipeline.circles_step import (
     quarter_of,
 )
 from youshu.pipeline.run import Step
+from youshu.pipeline.tags_step import SHIPPED_DEFINITIONS, tags_step
 
 from . import AS_OF, write_tiny_warehouse
 
@@ -51,8 +53,12 @@ def test_a_merchant_is_coloured_by_its_most_urgent_tag(tmp_path: Path) -> None:
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny = write_tiny_warehouse(tmp_path_factory.mktemp("tiny") / "warehouse")
     with connect("duckdb") as eng:
+        steps = [
+            Step("tags", partial(tags_step, definitions=SHIPPED_DEFINITIONS)),
+            Step("circles", circles_step),
+        ]
         return run_pipeline(
-            AS_OF, engine=eng, warehouse=tiny, runs_dir=tmp_path_factory.mktemp("runs")
+            AS_OF, engine=eng, warehouse=tiny, runs_dir=tmp_path_factory.mktemp("runs"), steps=steps
         ).folder
 
 

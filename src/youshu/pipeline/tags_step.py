@@ -54,9 +54,20 @@ from youshu.tags.state import apply
 if TYPE_CHECKING:
     from youshu.pipeline.run import RunContext
 
-__all__ = ["KEY_TAGS", "TAGS_DIR", "TagsOutcome", "default_definitions", "tags_sections", "tags_step"]
+__all__ = [
+    "KEY_TAGS",
+    "SHIPPED_DEFINITIONS",
+    "TAGS_DIR",
+    "TagsOutcome",
+    "default_definitions",
+    "tags_sections",
+    "tags_step",
+]
 
 log = logging.getLogger(__name__)
+
+#: The tag definitions of the youshu source tree (``<repo>/definitions/tags``).
+SHIPPED_DEFINITIONS = Path(__file__).resolve().parents[3] / "definitions" / "tags"
 
 #: Folder of the run holding the applied tags.
 TAGS_DIR = "tags"
@@ -126,11 +137,18 @@ class TagsOutcome:
 
 
 def default_definitions() -> Path:
-    """``definitions_dir/tags`` of the project settings (``youshu.yaml``)."""
+    """``definitions_dir/tags`` of the project settings (``youshu.yaml``), else the definitions shipped with youshu.
+
+    The shipped ones (``definitions/tags`` of a source checkout) keep ``youshu demo`` working from any folder.
+    """
     from youshu.config import get_settings
 
     settings = get_settings()
-    return settings.resolve(settings.definitions_dir) / "tags"
+    folder = settings.resolve(settings.definitions_dir) / "tags"
+    if not _has_definitions(folder) and _has_definitions(SHIPPED_DEFINITIONS):
+        log.info("no tag definitions in %s; using the shipped ones in %s", folder, SHIPPED_DEFINITIONS)
+        return SHIPPED_DEFINITIONS
+    return folder
 
 
 def tags_step(ctx: RunContext, *, definitions: Path | None = None) -> list[Section]:
