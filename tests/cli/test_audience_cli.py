@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
+from tests.clirun import run_cli as _run
 
-from youshu.cli.main import main
 from youshu.schema.storage import parquet_files
 from youshu.synth import generate
 
@@ -32,16 +32,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     pq.write_table(wide, root / "wide.parquet")
     return warehouse, root / "wide.parquet"
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def test_count_matches_the_tag_table(setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from tests.clirun import run_cli as _run
 
-from youshu.cli.main import main
 from youshu.geo.circle_tags import circle_tag_counts, find_merchant_tags, member_tags
 from youshu.geo.circles import load_circles, load_meta
 
@@ -24,16 +24,6 @@ KEY_TAGS = {
     "growth_merchant": "成长商户",
     "churn_warning_merchant": "流失预警",
 }
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 @pytest.fixture

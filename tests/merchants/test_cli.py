@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
+from tests.clirun import run_cli as _run
 
-from youshu.cli.main import main
 from youshu.cli.merchants import console
 
 from .tiny import OWNER_NAME, OWNER_PHONE
@@ -18,16 +18,6 @@ from .tiny import OWNER_NAME, OWNER_PHONE
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """A terminal wide enough that names are not folded across lines (tests search the printed text)."""
     monkeypatch.setattr(console, "width", 200)
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def _cells(path: Path) -> list[str]:

@@ -19,7 +19,7 @@ CliRun = Callable[[list[str]], tuple[int, str]]
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    """A valid warehouse (all 20 tables, a few rows each) at ``tmp_path/wh``."""
+    """A valid warehouse (every canonical table, a few rows each) at ``tmp_path/wh``."""
     return write_warehouse(tmp_path / "wh")
 
 

@@ -374,6 +374,15 @@ def valid_rows() -> dict[str, list[dict[str, Any]]]:
                 "target_value": 120,
             }
         ],
+        "risk_cases": [
+            {
+                "account_id": "A0001",
+                "reported_on": date(2025, 9, 20),
+                "active_from": date(2025, 7, 1),
+                "active_to": date(2025, 8, 15),
+                "source": "police_notice",
+            }
+        ],
     }
 
 

@@ -72,7 +72,8 @@ def append_later_extract(warehouse: Path, as_of: date) -> None:
 
     Coupon redemptions at every acquired merchant, coupons, campaigns, campaign members and referrals
     dated after ``as_of``; a product launched later; prospects signed for acquiring later (with QR
-    payments afterwards); accounts closed later; instalments overdue on ``as_of`` and paid later.
+    payments afterwards); accounts closed later; instalments overdue on ``as_of`` and paid later; a risk case
+    reported later.
     """
     next_day = as_of + timedelta(days=1)
     midnight = datetime.combine(next_day, time())
@@ -142,6 +143,18 @@ def append_later_extract(warehouse: Path, as_of: date) -> None:
     repayments.loc[overdue, "paid_date"] = as_of + timedelta(days=3)
     repayments.loc[overdue, "amount_paid_fen"] = repayments.loc[overdue, "amount_due_fen"]
     rewrite(warehouse, "loan_repayments", repayments)
+
+    # A confirmed case reported the day after (labels of the risk model; no tag reads them).
+    case = pd.DataFrame(
+        {
+            "account_id": accounts.account_id.iloc[:1].to_numpy(),
+            "reported_on": [next_day],
+            "active_from": [as_of - timedelta(days=40)],
+            "active_to": [as_of - timedelta(days=10)],
+            "source": ["police_notice"],
+        }
+    )
+    append(warehouse, "risk_cases", case)
 
 
 def events_after(warehouse: Path, as_of: date) -> dict[str, int]:

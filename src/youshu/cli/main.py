@@ -56,6 +56,7 @@ def _register() -> None:
         ivl,
         kpi,
         merchants,
+        risk,
         run,
         schema_docs,
         synth,

@@ -25,6 +25,7 @@ from youshu import __version__
 from youshu.atomic import atomic_dir
 from youshu.errors import ValidationFailed, YoushuError
 from youshu.pipeline.circles_step import circles_step
+from youshu.pipeline.risk_step import risk_step
 from youshu.pipeline.sections import summary_sections
 from youshu.pipeline.summary import (
     ProvinceSummary,
@@ -370,5 +371,10 @@ def summary_step(ctx: RunContext) -> list[Section]:
     return summary_sections(summary)
 
 
-#: The steps of a run, in order. Later issues append theirs (models, lists).
-STEPS: list[Step] = [Step("summary", summary_step), Step("tags", tags_step), Step("circles", circles_step)]
+#: The steps of a run, in order.
+STEPS: list[Step] = [
+    Step("summary", summary_step),
+    Step("tags", tags_step),
+    Step("circles", circles_step),
+    Step("risk", risk_step),
+]

@@ -199,6 +199,13 @@ class KpiMetric(StrEnum):
     WEALTH_SALES_FEN = "wealth_sales_fen"
 
 
+class CaseSource(StrEnum):
+    """Where a confirmed risky-account case came from."""
+
+    POLICE_NOTICE = "police_notice"  # 公安通报 (涉案账户名单)
+    INVESTIGATION = "investigation"  # 行内调查核实
+
+
 class Industry(StrEnum):
     """Agricultural specialty products (一县一品) used on counterparties, merchants and loans."""
 

@@ -475,6 +475,22 @@ KPI_TARGETS = TableSpec(
     ("outlet_id", "period_start", "metric"),
 )
 
+RISK_CASES = TableSpec(
+    "risk_cases",
+    "涉案账户通报",
+    "Confirmed risky-account (money-mule) cases the bank has been told of: police notices and its own "
+    "investigations, with the dates of the confirmed activity. Training labels for the risk model.",
+    (
+        col("account_id", S, "账号", "account confirmed as risky", ref="accounts.account_id"),
+        col("reported_on", D, "通报日期", "date the bank learned of the case", role=EVENT),
+        col("active_from", D, "涉案起始日", "first day of the confirmed illicit activity"),
+        col("active_to", D, "涉案截止日", "last day of the confirmed illicit activity"),
+        col("source", S, "来源", "police notice or internal investigation", allowed=E.CaseSource),
+    ),
+    ("account_id", "reported_on"),
+    grain_en="one row per confirmed case",
+)
+
 TABLES: tuple[TableSpec, ...] = (
     COUNTIES,
     OUTLETS,
@@ -496,6 +512,7 @@ TABLES: tuple[TableSpec, ...] = (
     LOANS,
     LOAN_REPAYMENTS,
     KPI_TARGETS,
+    RISK_CASES,
 )
 
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

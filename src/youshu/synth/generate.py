@@ -334,6 +334,8 @@ def _run_chunk(job: tuple[_Shared, int, int, int, Path]) -> dict[str, object]:
         "referrals": camp.referrals,
         "loans": loans.loans,
         "loan_repayments": loans.repayments,
+        # Its own stream, so the cases do not shift any other table.
+        "risk_cases": risk.confirmed_cases(np.random.default_rng([prm.seed, chunk, 6]), risky, prm.end_day),
     }
     counts = {}
     for name, table in tables.items():

@@ -2,8 +2,8 @@
 
 Typologies follow AMLSim's vocabulary: fan-in, fan-out, cycle, scatter-gather and pass-through. Most mules
 work for a gang (a few per chunk of customers) whose collection and source accounts at other banks they
-share; some work alone. Mules vary in intensity, night-time habit and amount rounding, and some are new
-accounts or dormant accounts woken up, so no single feature separates them.
+share; some work alone. Mules vary in intensity, night-time habit and amount rounding, and many accounts
+opened during the data are used within days of opening, so no single feature separates them.
 
 Legitimate look-alikes are planted next to them: group-buy organisers (团购团长, many small payments in,
 weekly settlement to a county wholesaler), farm-produce middlemen (农产品经纪人, a big receipt paid on to
@@ -11,8 +11,9 @@ several farmers within hours), rotating savings circles (标会, monthly round a
 customers), night owls (late-night transfers and spending) and Spring Festival senders (a burst of red
 packets to relatives). Merchants' settlements and firms paying wages come from the other generators.
 
-Everything is vectorised per typology (no per-row Python), so planting costs little next to the rest of a
-chunk.
+Everything is vectorised per typology (no per-row Python, except one loop over savings circles), so
+planting costs little next to the rest of a chunk. Outside accounts are numbered above the ordinary ones
+(gangs from 10**9, wholesalers from 1.1 * 10**9, look-alikes' regular contacts from 2 * 10**9).
 """
 
 from __future__ import annotations
@@ -607,5 +608,39 @@ def _truth(rows: list[tuple[np.ndarray, str, np.ndarray, np.ndarray]], a: Accoun
             "typology": pa.array([typology[i] for i in order], pa.string()),
             "active_from": to_date32(start[order]),
             "active_to": to_date32(stop[order]),
+        }
+    )
+
+
+#: Share of mules the bank eventually learns of (police notices and its own investigations).
+CONFIRMED_SHARE = 0.6
+#: Days from the end of a mule's activity to the notice: at least this many, plus an exponential delay.
+REPORT_MIN_LAG_DAYS, REPORT_MEAN_EXTRA_LAG_DAYS = 10, 45
+#: Share of confirmed cases that come from police notices (the rest from internal investigations).
+POLICE_SHARE = 0.7
+
+
+def confirmed_cases(rng: np.random.Generator, risky: pa.Table, end_day: int) -> pa.Table:
+    """The cases the bank has been told of by the end of the data: ``risk_cases`` (observed, not truth).
+
+    Only some mules are ever confirmed, and each weeks after its activity ended, so a model trained on these
+    cases learns from a partial, late view of the truth, as at a bank.
+    """
+    n = risky.num_rows
+    chosen = rng.random(n) < CONFIRMED_SHARE
+    lag = REPORT_MIN_LAG_DAYS + rng.exponential(REPORT_MEAN_EXTRA_LAG_DAYS, n).astype(np.int64)
+    police = rng.random(n) < POLICE_SHARE
+    active_to = risky.column("active_to").cast(pa.int32()).to_numpy().astype(np.int64)
+    reported = active_to + lag
+    keep = np.flatnonzero(chosen & (reported <= end_day))
+    return pa.table(
+        {
+            "account_id": risky.column("account_id").take(pa.array(keep)),
+            "reported_on": to_date32(reported[keep]),
+            "active_from": risky.column("active_from").take(pa.array(keep)),
+            "active_to": risky.column("active_to").take(pa.array(keep)),
+            "source": pa.array(
+                np.where(police[keep], "police_notice", "investigation").tolist(), pa.string()
+            ),
         }
     )
