@@ -21,44 +21,32 @@ Issue targets: AUC >= 0.80 and top-decile lift >= 4, beating both baselines.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from benchmarks._compare import (
+    planted,
+    print_beats,
+    print_comparison,
+    print_model,
+    print_paired,
+    write_reports,
+)
 from youshu.engine import connect
 from youshu.models.baselines import LogisticBaseline, rank_by
-from youshu.models.evaluation import EvaluationReport, compare, evaluate, out_of_time, roc_auc, top_share_lift
+from youshu.models.evaluation import EvaluationReport, evaluate, out_of_time, roc_auc
 from youshu.models.propensity import PropensityRanker
 from youshu.models.scoring import BatchScorer
 from youshu.models.targets import labelled_features
-from youshu.schema.storage import TRUTH_DIR
 from youshu.synth import generate
 
 TEST_AS_OF = date(2025, 9, 30)
 #: Chosen on the T0 -> T1 validation of a 100k province (not on the test split).
 RANKER = {"learning_rate": 0.03, "num_leaves": 7, "min_child_samples": 200, "n_jobs": 2}
 TARGET_AUC, TARGET_LIFT = 0.80, 4.0
-
-
-def paired_difference(
-    y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: object, n_boot: int, seed: int
-) -> tuple[float, float, float]:
-    """metric(y, a) - metric(y, b) and its 95% bootstrap interval over the same resampled rows."""
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if 0 < y[idx].sum() < len(idx):
-            diffs.append(metric(y[idx], a[idx]) - metric(y[idx], b[idx]))  # type: ignore[operator]
-    low, high = np.percentile(diffs, [2.5, 97.5]) if diffs else (np.nan, np.nan)
-    return metric(y, a) - metric(y, b), float(low), float(high)  # type: ignore[operator]
 
 
 def main() -> None:
@@ -113,11 +101,7 @@ def evaluate_province(warehouse: Path, args: argparse.Namespace) -> None:
     score_s = time.perf_counter() - t0
     logistic = LogisticBaseline(C=0.1).fit(x1, y1).predict_proba(x2)[:, 1]
     aum = rank_by(x2, "aum_fen")
-    truth = pq.read_table(
-        warehouse / TRUTH_DIR / "customers", columns=["customer_id", "wealth_propensity_90d"]
-    )
-    planted = dict(zip(truth.column(0).to_pylist(), truth.column(1).to_pylist(), strict=True))
-    ceiling = np.array([planted[c] for c in x2.column("customer_id").to_pylist()])
+    ceiling = planted(warehouse, "wealth_propensity_90d", x2.column("customer_id"))
 
     boot = args.n_boot
     reports: list[EvaluationReport] = [
@@ -131,7 +115,6 @@ def evaluate_province(warehouse: Path, args: argparse.Namespace) -> None:
     print(
         f"\ntest {t_2} ({scorer.backend} scoring of {len(y2):,} rows in {score_s:.2f} s, compiled in {compile_s:.0f} s)"
     )
-    table = compare(reports)
     shown = ["name", "roc_auc", "roc_auc_low", "roc_auc_high", "pr_auc", "top_decile_lift"]
     shown += [
         "top_decile_lift_low",
@@ -140,35 +123,18 @@ def evaluate_province(warehouse: Path, args: argparse.Namespace) -> None:
         "precision@top 1,000",
         "recall@budget 5%",
     ]
-    with np.printoptions(precision=4):
-        print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print_comparison(reports, shown)
     model = reports[0]
-    print("\npaired bootstrap, PropensityRanker minus baseline (95% interval):")
-    for name, other in (("logistic", logistic), ("rank by AUM", aum), ("truth", ceiling)):
-        for metric_name, metric in (("AUC", roc_auc), ("top-decile lift", top_share_lift)):
-            diff, low, high = paired_difference(y2, model_scores, other, metric, max(boot // 2, 20), seed=3)
-            print(f"  vs {name:<12} {metric_name:<16} {diff:+.4f}  [{low:+.4f}, {high:+.4f}]")
+    print_paired(
+        y2, model_scores, {"logistic": logistic, "rank by AUM": aum, "truth": ceiling}, boot, width=12
+    )
     print("\ntargets:")
     print(f"  AUC >= {TARGET_AUC}: {model.roc_auc:.4f} {'PASS' if model.roc_auc >= TARGET_AUC else 'FAIL'}")
     lift_ok = model.top_decile_lift >= TARGET_LIFT
     print(f"  top-decile lift >= {TARGET_LIFT}: {model.top_decile_lift:.3f} {'PASS' if lift_ok else 'FAIL'}")
-    for other in reports[1:3]:
-        beats = model.roc_auc > other.roc_auc and model.top_decile_lift > other.top_decile_lift
-        print(
-            f"  beats {other.name}: {'PASS' if beats else 'FAIL'} (point estimates; see the paired intervals)"
-        )
-    top = np.argsort(-model_scores)[:5]
-    reasons = ranker.reason_codes(x2.take(pa.array(top)), top=3)
-    print("\nreason codes of the five highest-scored customers:")
-    for i, row in zip(top, reasons.itertuples(), strict=True):
-        shown_reasons = "；".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if r)
-        print(f"  {x2.column('customer_id')[int(i)]}  {model_scores[i]:.3f}  {shown_reasons}")
-    print("\ntop features (gain share):")
-    for row in ranker.importance_frame().head(8).itertuples():
-        print(f"  {row.feature:<34} {row.zh:<14} {row.gain_share:.3f}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1))
+    print_beats(model, reports[1:3], indent="  ")
+    print_model(ranker, x2, model_scores)
+    write_reports(reports, args.out)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
-"""Shared fixtures of the model tests: the CDNOW reference summary, built from the raw transaction log."""
+"""Shared fixtures of the model tests: the CDNOW reference summary, a small province, its buyers and truth."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import ibis
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from youshu.engine import connect
 from youshu.models.rfm import rfm_summary
+from youshu.schema.storage import TRUTH_DIR
 
 DATA = Path(__file__).parent / "data"
 #: End of the 39-week calibration period of the CDNOW sample (Fader, Hardie & Lee 2005).
@@ -62,3 +67,29 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("models-province") / "warehouse"
     generate(out, customers=10_000, seed=11, workers=1)
     return out
+
+
+def bought_in_window(
+    province: Path, category: str, ids: pa.ChunkedArray, as_of: date, days: int = 90
+) -> np.ndarray:
+    """Whether each of ``ids`` bought a ``category`` product in (as_of, as_of + days], row for row.
+
+    Read from the raw purchases and products with plain SQL: an independent check of a target's labels.
+    """
+    first, last = as_of + timedelta(days=1), as_of + timedelta(days=days)
+    buyers = duckdb.sql(
+        f"""
+        SELECT DISTINCT p.customer_id
+        FROM read_parquet('{province}/purchases/*.parquet') p
+        JOIN read_parquet('{province}/products/*.parquet') d USING (product_id)
+        WHERE d.category = '{category}' AND p.purchase_date BETWEEN DATE '{first}' AND DATE '{last}'
+        """
+    ).fetchall()
+    return np.isin(ids.to_numpy(zero_copy_only=False), [b[0] for b in buyers])
+
+
+def planted(province: Path, column: str, ids: pa.ChunkedArray) -> list[float]:
+    """The planted ``truth/customers`` ``column`` of each of ``ids`` (read only to measure: the ceiling)."""
+    truth = pq.read_table(province / TRUTH_DIR / "customers", columns=["customer_id", column])
+    by_id = dict(zip(truth.column(0).to_pylist(), truth.column(1).to_pylist(), strict=True))
+    return [by_id[c] for c in ids.to_pylist()]

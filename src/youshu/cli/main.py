@@ -56,11 +56,13 @@ def _register() -> None:
         ivl,
         kpi,
         merchants,
+        models,
         risk,
         run,
         schema_docs,
         synth,
         tags,
+        targets,
     )
 
 

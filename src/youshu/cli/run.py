@@ -261,8 +261,38 @@ def _print_findings(result: RunResult) -> None:
             f"{(result.folder / tags.catalogue_html).absolute()}"
         )
         lines.append("  重点标签 key tags: " + ", ".join(f"{zh} {n:,}" for _, _, zh, n, _ in tags.key_tags()))
+    lines += _model_lines(result.results)
     for line in lines:
         console.print(line, soft_wrap=True, highlight=False)
+
+
+def _model_lines(results: dict[str, Any]) -> list[str]:
+    """Headline lines of the risk, models and lists steps (those that ran and produced something)."""
+    lines = []
+    risk = results.get("risk")
+    if risk is not None:
+        flagged = int(risk["flags"]["is_risky_account"].sum())
+        text = f"  风险账户 risky accounts: 今日预警 {len(risk['alerts']):,} alerts, 风险账户客户 {flagged:,} customers flagged"
+        v = risk.get("validation")
+        if v is not None and len(v):
+            row = v.iloc[0]
+            text += f"; 跨时间验证 out-of-time PR-AUC {row['pr_auc']:.3f} (base rate {row['positives'] / row['rows']:.4f})"
+        lines.append(text)
+    wealth = results.get("wealth")
+    if wealth is not None:
+        lines.append(
+            f"  理财倾向 wealth propensity: 跨时间 out-of-time AUC {wealth.model.roc_auc:.3f} "
+            f"(按AUM排序 rank by AUM {wealth.baseline.roc_auc:.3f}), 前10%提升 top-decile lift "
+            f"{wealth.model.top_decile_lift:.1f}"
+        )
+    lists = results.get("lists")
+    if lists is not None:
+        outlets = len(set(lists.lists.column("outlet_id").to_pylist()))
+        lines.append(
+            f"  营销名单 target list: {lists.lists.num_rows:,} customers in {outlets:,} outlets; 剔除 excluded "
+            f"风险账户 {lists.excluded.get('risky_account', 0):,}, 冷静期 declined {lists.excluded.get('declined_recently', 0):,}"
+        )
+    return lines
 
 
 def _print_timings(timings: dict[str, float], total: float) -> None:

@@ -25,6 +25,8 @@ from youshu import __version__
 from youshu.atomic import atomic_dir
 from youshu.errors import ValidationFailed, YoushuError
 from youshu.pipeline.circles_step import circles_step
+from youshu.pipeline.lists_step import lists_step
+from youshu.pipeline.models_step import models_step
 from youshu.pipeline.risk_step import risk_step
 from youshu.pipeline.sections import summary_sections
 from youshu.pipeline.summary import (
@@ -377,4 +379,6 @@ STEPS: list[Step] = [
     Step("tags", tags_step),
     Step("circles", circles_step),
     Step("risk", risk_step),
+    Step("models", models_step),
+    Step("lists", lists_step),
 ]
