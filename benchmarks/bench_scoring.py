@@ -6,7 +6,14 @@ core (``n_jobs=1``):
 
 - ``lleaves``: the model compiled with LLVM (youshu.models.scoring.BatchScorer), encoding included;
 - baseline ``lightgbm``: LightGBM's own ``predict`` on the same batches and encoding, one thread;
-- ``encode only``: Arrow batches to the model matrix, no trees (the floor of either).
+- ``encode only``: Arrow batches to the model's row blocks, no trees (the scorer's own encoding path);
+- ``trees only``: the compiled model's ``predict`` on already encoded blocks (the floor of the compiled path).
+
+Measured on the 2-core dev machine (Xeon, 2 MB L2 per core, shared with other jobs: load average 3.6-4.7),
+1M rows, three runs: lleaves 583k-635k rows per CPU-second (1.58-1.72 CPU-s, 1.64-1.76 s wall), 5.6-5.7x
+LightGBM's predict (104k-113k); encode only 0.16-0.17 CPU-s, trees only 1.42-1.49 CPU-s. The 1M rows/s per
+core target is not met: the trees alone cap the compiled path at ~670k-740k rows per CPU-second on this CPU
+(see docs/models.md, "Scoring speed").
 
     .venv/bin/python -m benchmarks.bench_scoring
     .venv/bin/python -m benchmarks.bench_scoring --rows 200000 --leaves 15
@@ -22,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from youshu.models.encoding import row_blocks
 from youshu.models.propensity import PropensityRanker
 from youshu.models.scoring import BatchScorer
 
@@ -82,10 +90,22 @@ def main() -> None:
         compiled = BatchScorer(ranker, cache_dir=Path(cache), check=train.slice(0, 2000), n_jobs=1)
         compile_s = time.perf_counter() - t0
         lightgbm = BatchScorer(ranker, compile=False, n_jobs=1)
+        encoder = ranker.encoder_
         c0 = time.process_time()
         for batch in batches:
-            ranker.transform_features(batch)
+            for _ in row_blocks(encoder.encode_columns(batch), batch.num_rows):
+                pass
         encode_cpu = time.process_time() - c0
+        blocks = [
+            block.copy()
+            for batch in batches
+            for _, _, block in row_blocks(encoder.encode_columns(batch), batch.num_rows)
+        ]
+        c0 = time.process_time()
+        for block in blocks:
+            compiled.score_matrix(block)
+        trees_cpu = time.process_time() - c0
+        del blocks
         lleaves_s, lleaves_cpu, fast = run(compiled, batches)
         lightgbm_s, lightgbm_cpu, slow = run(lightgbm, batches)
     assert compiled.backend == "lleaves", f"compiled scorer fell back to {compiled.backend}"
@@ -105,6 +125,9 @@ def main() -> None:
     )
     print(
         f"  encode only           {encode_cpu:7.2f}   {n / encode_cpu:>12,.0f}  (Arrow -> matrix, no trees)"
+    )
+    print(
+        f"  trees only            {trees_cpu:7.2f}   {n / trees_cpu:>12,.0f}  (lleaves predict, encoded blocks)"
     )
     ratio = lightgbm_cpu / lleaves_cpu
     print(f"  ratio         {ratio:7.1f} x  faster than the baseline (CPU); max |difference| {worst:.1e}")
