@@ -49,6 +49,7 @@ from youshu.models.reasons import catalog_specs
 from youshu.models.targets import get_target
 from youshu.models.timesplit import TimeSplit, label_vector
 from youshu.models.training import score_table
+from youshu.pipeline.tags_step import TAGS_DIR
 from youshu.reports.html import (
     Block,
     Column,
@@ -61,6 +62,7 @@ from youshu.reports.html import (
     fmt_int,
     fmt_pct,
 )
+from youshu.tags.model_tags import add_ivl_tags
 
 if TYPE_CHECKING:
     from youshu.engine import Engine
@@ -204,6 +206,11 @@ def _ivl_part(ctx: RunContext, config: IvlConfig, features: pa.Table) -> Section
     cube = ivl_cube(portrait.table, config.playbook)
     _write_parquet(cube, ctx.out_dir / CUBE_FILE)
     ctx.results["ivl"] = portrait
+    tag_folder = ctx.out_dir / TAGS_DIR / "customer_tags" / f"as_of_date={ctx.as_of.isoformat()}"
+    if tag_folder.is_dir():  # the IVL tags next to the declared ones, for audiences (docs/ivl.md)
+        add_ivl_tags(tag_folder, portrait.table)
+    else:
+        log.info("models: no customer tags applied in this run; IVL tags not added to the tag tables")
     log.info("models: IVL portrait of %d customers in %.1f s", len(portrait.table), time.perf_counter() - t)
     return _ivl_section(portrait.table, cube, ctx.as_of, portrait.value_train_as_of)
 
