@@ -113,6 +113,9 @@ class Settings(_Strict):
     duckdb_path: Path = Field(Path("data/youshu.duckdb"), description="DuckDB database file")
     duckdb_memory_limit: str | None = Field(None, description="e.g. '4GB'; DuckDB spills beyond it")
     as_of: date | None = Field(None, description="default as-of date for `youshu run`")
+    registry_uri: str | None = Field(
+        None, description="MLflow server for the model registry; null: registry/mlflow.db in the project"
+    )
     spark: SparkSettings = Field(default_factory=lambda: SparkSettings())
     synth: SynthSettings = Field(default_factory=lambda: SynthSettings())
     circles: CircleSettings = Field(default_factory=lambda: CircleSettings())
@@ -129,6 +132,7 @@ _ENV_FIELDS = {
     "WAREHOUSE": "warehouse",
     "RUNS_DIR": "runs_dir",
     "DUCKDB_PATH": "duckdb_path",
+    "REGISTRY_URI": "registry_uri",
 }
 
 
@@ -136,7 +140,7 @@ def load_settings(project_dir: Path | None = None) -> Settings:
     """Read ``youshu.yaml`` from ``project_dir`` (default: current folder) and apply ``YOUSHU_*`` overrides.
 
     A missing file gives the defaults. ``YOUSHU_ENGINE``, ``YOUSHU_WAREHOUSE``, ``YOUSHU_RUNS_DIR``,
-    ``YOUSHU_DUCKDB_PATH`` and ``YOUSHU_SPARK_MASTER`` override the file (secrets belong in the environment).
+    ``YOUSHU_DUCKDB_PATH``, ``YOUSHU_REGISTRY_URI`` and ``YOUSHU_SPARK_MASTER`` override the file (secrets belong in the environment).
 
     Raises
     ------

@@ -57,6 +57,7 @@ def _register() -> None:
         kpi,
         merchants,
         models,
+        registry,
         risk,
         run,
         schema_docs,
