@@ -12,7 +12,7 @@ import pytest
 
 from youshu.engine import connect
 from youshu.pipeline import run_pipeline
-from youshu.pipeline.risk_step import ALERT_BUDGET, reported_cases, risk_step
+from youshu.pipeline.risk_step import ALERT_BUDGET, high_risk_trend, reported_cases, risk_step
 from youshu.pipeline.run import Step
 from youshu.schema.storage import write_part
 from youshu.schema.tables import get_table
@@ -32,6 +32,21 @@ def test_only_cases_reported_by_the_as_of_date_are_used(tmp_path: Path) -> None:
     write_part(tmp_path / "risk_cases", 0, table, spec)
     assert reported_cases(tmp_path, AS_OF)["account_id"].tolist() == ["A1"]
     assert reported_cases(tmp_path / "elsewhere", AS_OF).empty
+
+
+def test_the_trend_counts_accounts_above_the_threshold_per_county_and_in_total() -> None:
+    scores = pd.DataFrame(
+        {
+            "as_of_date": [date(2025, 9, 2)] * 3 + [date(2025, 9, 30)] * 3,
+            "county_id": ["C1", "C1", "C2", "C1", "C2", "C2"],
+            "score": [0.9, 0.1, 0.5, 0.2, 0.7, 0.8],
+        }
+    )
+    t = high_risk_trend(scores, 0.5).set_index(["as_of_date", "county_id"])["high_risk"].to_dict()
+    assert t == {
+        ("2025-09-02", "C1"): 1, ("2025-09-02", "C2"): 1, ("2025-09-02", "全省"): 2,
+        ("2025-09-30", "C1"): 0, ("2025-09-30", "C2"): 2, ("2025-09-30", "全省"): 2,
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +75,7 @@ def test_the_step_writes_model_scores_alerts_and_flags(run: Path) -> None:
     flagged = flags[flags["is_risky_account"]]
     assert 0 < len(flagged) <= ALERT_BUDGET
     assert (risk / "alerts.xlsx").is_file()
-    for name in ("by_outlet", "by_county", "drift", "rising_outlets", "validation"):
+    for name in ("by_outlet", "by_county", "drift", "rising_outlets", "validation", "high_risk_trend"):
         assert (risk / f"{name}.parquet").is_file(), name
 
 
@@ -82,7 +97,7 @@ def test_validation_beats_the_base_rate_by_far(run: Path) -> None:
 
 def test_the_report_has_the_risk_section(run: Path) -> None:
     html = (run / "report.html").read_text(encoding="utf-8")
-    for text in ("风险账户", "跨时间验证", "今日预警", "PSI"):
+    for text in ("风险账户", "跨时间验证", "今日预警", "PSI", "高风险账户趋势"):
         assert text in html
 
 

@@ -11,9 +11,10 @@ police notices and its own investigations). The step
    dates (at least 30 days later) against the cases reported by T. Mules active then and reported after T
    count as negatives, so these figures understate the model;
 3. fits the model on every training date, scores every account active in the 30 days up to T and to
-   T - :data:`REFERENCE_DAYS`, raises the day's top :data:`ALERT_BUDGET` alerts with reasons and
-   counterparties, and computes the situational-awareness tables (per outlet and county, PSI drift, rising
-   outlets) and the 风险账户 customer flags that target lists exclude.
+   T - :data:`REFERENCE_DAYS` (and T - 2 × that for the trend), raises the day's top :data:`ALERT_BUDGET`
+   alerts with reasons and counterparties, and computes the situational-awareness tables (per outlet and
+   county, high-risk accounts over time, PSI drift, rising outlets) and the 风险账户 customer flags that
+   target lists exclude.
 
 Into the run folder it writes::
 
@@ -21,7 +22,7 @@ Into the run folder it writes::
     risk/scores.parquet                            every scored account on T
     risk/alerts.xlsx, risk/alerts.parquet          the day's alerts, personal data masked
     risk/customer_risk_flags/as_of_date=<T>/       风险账户 per customer (is_risky_account)
-    risk/{by_outlet,by_county,trend,rising_outlets,drift,validation}.parquet
+    risk/{by_outlet,by_county,trend,high_risk_trend,rising_outlets,drift,validation}.parquet
 
 Without enough reported cases it writes nothing but explains, in the report, how to train a model.
 """
@@ -73,7 +74,7 @@ from youshu.schema.storage import parquet_files, table_dir
 if TYPE_CHECKING:
     from youshu.pipeline.run import RunContext
 
-__all__ = ["ALERT_BUDGET", "CASES_TABLE", "reported_cases", "risk_step"]
+__all__ = ["ALERT_BUDGET", "CASES_TABLE", "HIGH_RISK", "high_risk_trend", "reported_cases", "risk_step"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ TRAIN_SPAN_DAYS, TRAIN_GAP_DAYS, TRAIN_EVERY_DAYS = 240, 72, 28
 REFERENCE_DAYS = 28
 #: Positive account-days the training dates need before a model is fitted.
 MIN_POSITIVES = 20
+#: Score from which an account counts as high-risk in the trend (a count that can move, unlike the alerts).
+HIGH_RISK = 0.5
+#: Counties drawn in the trend next to the province; the label of the province's row.
+TREND_COUNTIES, PROVINCE = 5, "全省"
 #: Alerts and counties shown in the report (the exports have all of them).
 SHOWN_ALERTS, SHOWN_COUNTIES = 15, 20
 #: Daily alert budget of the in-run validation (the day's budget scaled to a small province is meaningless).
@@ -179,8 +184,13 @@ def risk_step(ctx: RunContext) -> list[Section]:
     model.save(out / "model")
 
     reference = as_of - timedelta(days=REFERENCE_DAYS)
-    now_frame, ref_frame = (collect_frames(ctx.engine, ctx.warehouse, [d]) for d in (as_of, reference))
+    earlier = as_of - timedelta(days=2 * REFERENCE_DAYS)
+    now_frame, ref_frame, earlier_frame = (
+        collect_frames(ctx.engine, ctx.warehouse, [d]) for d in (as_of, reference, earlier)
+    )
     scores = pd.concat([model.score(ref_frame), model.score(now_frame)], ignore_index=True)
+    trend = high_risk_trend(pd.concat([model.score(earlier_frame), scores], ignore_index=True))
+    _write(trend, out / "high_risk_trend.parquet")
     summary = awareness_summary(
         scores, budget=ALERT_BUDGET, reference_frame=ref_frame, current_frame=now_frame
     )
@@ -206,7 +216,7 @@ def risk_step(ctx: RunContext) -> list[Section]:
         "alerts": alerts,
         "validation": None if validation is None else validation.metrics,
     }
-    return [_section(ctx, model, cases, validation, summary, alerts, flags, today)]
+    return [_section(ctx, model, cases, validation, summary, alerts, flags, today, trend)]
 
 
 def _no_model(reason: str, cases: int, positives: int) -> Section:
@@ -235,6 +245,7 @@ def _section(
     alerts: pd.DataFrame,
     flags: pd.DataFrame,
     today: pd.DataFrame,
+    trend: pd.DataFrame,
 ) -> Section:
     risky_customers = int(flags["is_risky_account"].sum())
     blocks: list = [
@@ -320,6 +331,14 @@ def _section(
             height=480,
         )
     )
+    blocks.append(
+        FigureBlock(
+            _trend_figure(trend, county_names),
+            "高风险账户趋势",
+            f"Accounts scoring >= {HIGH_RISK:.1f}, every {REFERENCE_DAYS} days: the province and the "
+            f"{TREND_COUNTIES} counties with most today",
+        )
+    )
     if summary.rising_outlets is not None and len(summary.rising_outlets):
         rising = summary.rising_outlets
         blocks.append(
@@ -375,6 +394,45 @@ def _fmt(series: pd.Series) -> Format:
     if pd.api.types.is_float_dtype(series):
         return "float"
     return "text"
+
+
+def high_risk_trend(scores: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+    """Accounts scoring at least ``threshold`` (default :data:`HIGH_RISK`) per as-of date and county.
+
+    Alerts are a fixed number a day, so their volume cannot trend; the count above a fixed score can.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``as_of_date, county_id, accounts, high_risk, high_risk_share``; ``county_id`` ``"全省"`` holds the
+        province's total.
+    """
+    cut = HIGH_RISK if threshold is None else threshold
+    x = scores.assign(high=scores["score"] >= cut, as_of_date=scores["as_of_date"].astype(str))
+    by = x.groupby(["as_of_date", "county_id"], dropna=False).agg(
+        accounts=("high", "size"), high_risk=("high", "sum")
+    )
+    total = x.groupby("as_of_date").agg(accounts=("high", "size"), high_risk=("high", "sum"))
+    total["county_id"] = PROVINCE
+    out = pd.concat([by.reset_index(), total.reset_index()], ignore_index=True)
+    out["high_risk"] = out["high_risk"].astype("int64")
+    out["high_risk_share"] = out["high_risk"] / out["accounts"]
+    return out.sort_values(["as_of_date", "county_id"]).reset_index(drop=True)
+
+
+def _trend_figure(trend: pd.DataFrame, names: dict[str, str]) -> go.Figure:
+    last = trend["as_of_date"].max()
+    today = trend[(trend["as_of_date"] == last) & (trend["county_id"] != PROVINCE)]
+    top = today.sort_values(["high_risk", "county_id"], ascending=[False, True])["county_id"].head(
+        TREND_COUNTIES
+    )
+    fig = go.Figure()
+    for county in [PROVINCE, *top]:
+        rows = trend[trend["county_id"] == county]
+        label = "全省 province" if county == PROVINCE else f"{names.get(county, county)} {county}"
+        fig.add_trace(go.Scatter(x=rows["as_of_date"], y=rows["high_risk"], mode="lines+markers", name=label))
+    fig.update_layout(xaxis_title="日期 as-of date", yaxis_title="高风险账户 accounts")
+    return fig
 
 
 def _county_figure(by_county: pd.DataFrame, as_of: date, names: dict[str, str]) -> go.Figure:
