@@ -99,6 +99,14 @@ class CircleSettings(_Strict):
     visits_dir: Path = Field(Path("data/visits"), description="visit log: plans and results (Parquet)")
 
 
+class RegistrySettings(_Strict):
+    """What a pipeline run does with the model registry (docs/registry.md, "From the pipeline")."""
+
+    log_runs: bool = Field(
+        True, description="log and register the models each `youshu run` trains (new versions: challenger)"
+    )
+
+
 class Settings(_Strict):
     """A youshu project. Paths are relative to the folder holding youshu.yaml."""
 
@@ -116,6 +124,7 @@ class Settings(_Strict):
     registry_uri: str | None = Field(
         None, description="MLflow server for the model registry; null: registry/mlflow.db in the project"
     )
+    registry: RegistrySettings = Field(default_factory=lambda: RegistrySettings())
     spark: SparkSettings = Field(default_factory=lambda: SparkSettings())
     synth: SynthSettings = Field(default_factory=lambda: SynthSettings())
     circles: CircleSettings = Field(default_factory=lambda: CircleSettings())

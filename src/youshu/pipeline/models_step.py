@@ -180,7 +180,9 @@ def models_step(ctx: RunContext, *, ivl_definitions: Path | None = None) -> list
     YoushuError
         When the IVL definitions are missing or invalid.
     """
-    config = load_config(default_ivl_definitions() if ivl_definitions is None else Path(ivl_definitions))
+    ivl_folder = default_ivl_definitions() if ivl_definitions is None else Path(ivl_definitions)
+    ctx.results["ivl_definitions"] = ivl_folder  # hashed onto the model cards by the registry step
+    config = load_config(ivl_folder)
     t = time.perf_counter()
     log.info("models: customer features as of %s", ctx.as_of)
     features = ctx.engine.to_pyarrow(compute_features(ctx.engine, ctx.warehouse, "customer", ctx.as_of))
@@ -319,9 +321,10 @@ def _wealth_part(ctx: RunContext, features: pa.Table) -> list[Section]:
     t = time.perf_counter()
     trained = PropensityRanker(n_estimators=ROUNDS, random_state=SEED, **_params(len(y_train)))
     trained.fit(x_train, y_train)
+    test_scores = trained.predict_proba(x_test)[:, 1]
     model = evaluate(
         y_test,
-        trained.predict_proba(x_test)[:, 1],
+        test_scores,
         name="倾向模型 PropensityRanker",
         n_boot=N_BOOT,
         seed=SEED,
@@ -346,6 +349,12 @@ def _wealth_part(ctx: RunContext, features: pa.Table) -> list[Section]:
     outcome = WealthOutcome(model, baseline, train_split, test_split, ROUNDS, scores)
     _write_evaluation(outcome, ctx.out_dir / EVALUATION_FILE)
     ctx.results["wealth"] = outcome
+    # For the registry step: the scoring ranker and the out-of-time rows behind the card's group breakdown.
+    held_out = pd.DataFrame({"y": np.asarray(y_test, dtype=int), "score": test_scores})
+    for column in ("gender", "age_band"):
+        if column in x_test.column_names:
+            held_out[column] = x_test.column(column).to_pandas().astype("category")
+    ctx.results["wealth_model"] = {"ranker": ranker, "evaluation": held_out}
     log.info("models: scored %d customers as of %s in %.1f s", len(scores), as_of, time.perf_counter() - t)
     return [_wealth_section(outcome, as_of), _reasons_section(outcome, _outlet_names(ctx))]
 

@@ -113,6 +113,7 @@ class _Validation:
     train_dates: list[date]
     test_dates: list[date]
     metrics: pd.DataFrame  # scorer, pr_auc, roc_auc, precision/recall at the budget, positives, rows
+    evaluation: pd.DataFrame | None = None  # y, score (with graph features), as_of_date of the test rows
 
 
 def _validate(frames: pd.DataFrame, y: pd.Series, dates: list[date]) -> _Validation | None:
@@ -147,7 +148,10 @@ def _validate(frames: pd.DataFrame, y: pd.Series, dates: list[date]) -> _Validat
                 "rows": len(yt),
             }
         )
-    return _Validation(train_dates, test_dates, pd.DataFrame(rows))
+    held_out = pd.DataFrame(
+        {"y": yt.astype(int), "score": scores["含图特征 with graph features"], "as_of_date": days}
+    )
+    return _Validation(train_dates, test_dates, pd.DataFrame(rows), held_out)
 
 
 def _write(table: pd.DataFrame, path: Path) -> None:
@@ -215,6 +219,10 @@ def risk_step(ctx: RunContext) -> list[Section]:
         "flags": flags,
         "alerts": alerts,
         "validation": None if validation is None else validation.metrics,
+        # For the registry step: where the model is saved and the out-of-time rows and dates behind its figures.
+        "model_dir": out / "model",
+        "evaluation": None if validation is None else validation.evaluation,
+        "validation_dates": None if validation is None else (validation.train_dates, validation.test_dates),
     }
     return [_section(ctx, model, cases, validation, summary, alerts, flags, today, trend)]
 

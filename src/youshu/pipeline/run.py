@@ -27,6 +27,7 @@ from youshu.errors import ValidationFailed, YoushuError
 from youshu.pipeline.circles_step import circles_step
 from youshu.pipeline.lists_step import lists_step
 from youshu.pipeline.models_step import models_step
+from youshu.pipeline.registry_step import registry_step
 from youshu.pipeline.risk_step import risk_step
 from youshu.pipeline.sections import summary_sections
 from youshu.pipeline.summary import (
@@ -381,4 +382,5 @@ STEPS: list[Step] = [
     Step("risk", risk_step),
     Step("models", models_step),
     Step("lists", lists_step),
+    Step("registry", registry_step),
 ]
