@@ -21,7 +21,7 @@ from youshu.schema.storage import TRUTH_DIR, table_dir
 from .conftest import TEST_AS_OF, TRAIN_AS_OF
 
 SOURCE = Path(youshu.__file__).parent
-GUARDED = ("models", "features")
+GUARDED = ("models", "features", "rural")
 #: Modules allowed to name the truth folder, relative to src/youshu, each with the reason (none: model and
 #: feature code never reads truth; evaluation harnesses that do belong in tests/ or benchmarks/).
 EXEMPT: dict[str, str] = {}

@@ -60,6 +60,7 @@ def _register() -> None:
         registry,
         risk,
         run,
+        rural,
         schema_docs,
         synth,
         tags,

@@ -1,0 +1,120 @@
+"""``youshu rural catalogue|chain``: the specialty catalogue (特产名录) and industry-chain customers (产业链客户)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from youshu.atomic import atomic_file
+from youshu.cli.main import app
+from youshu.config import get_settings
+from youshu.engine import Tables, connect_from_settings
+from youshu.errors import YoushuError
+from youshu.rural import CATALOGUE_COLUMNS, chain_customers, specialty_catalogue
+
+rural_app = typer.Typer(
+    help="Rural finance (乡村振兴): specialty catalogue, chain customers.", no_args_is_help=True
+)
+app.add_typer(rural_app, name="rural")
+console = Console()
+DATE = ["%Y-%m-%d"]
+
+
+def _warehouse(warehouse: Path | None) -> Path:
+    settings = get_settings()
+    wh = warehouse or settings.resolve(settings.warehouse)
+    if not Path(wh).is_dir():
+        raise YoushuError(f"warehouse {wh} does not exist; give --warehouse or set it in youshu.yaml")
+    return Path(wh)
+
+
+def _write(frame: pd.DataFrame, out: Path) -> None:
+    """Write ``frame`` atomically as Parquet, CSV (UTF-8 with BOM, for Excel) or Excel by the suffix."""
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".xlsx"):
+        raise YoushuError(f"output {out} must end in .parquet, .csv or .xlsx")
+    with atomic_file(out) as tmp:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            frame.to_excel(tmp, index=False, engine="openpyxl")
+
+
+@rural_app.command("catalogue")
+def catalogue(
+    as_of: datetime = typer.Option(..., "--as-of", formats=DATE, help="As-of date."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the whole catalogue (.parquet/.csv/.xlsx)."),
+    top: int = typer.Option(3, "--top", help="Products shown per county."),
+    warehouse: Path = typer.Option(None, "--warehouse", "-w", help="Canonical warehouse (default: config)."),
+) -> None:
+    """Print each county's top specialty products (特产名录) with location quotient and competitiveness.
+
+    Examples:
+
+      youshu rural catalogue --as-of 2025-09-30 -o runs/catalogue.xlsx
+    """
+    wh = _warehouse(warehouse)
+    with connect_from_settings(get_settings()) as eng:
+        frame = eng.execute(specialty_catalogue(Tables(eng, wh), as_of.date()))
+    if out is not None:
+        _write(frame[list(CATALOGUE_COLUMNS)], out)
+    shown = frame[frame["rank_in_county"] <= top]
+    table = Table(title=f"特产名录 specialty catalogue as of {as_of.date()} (top {top} per county)")
+    for title in (
+        "区县 county",
+        "排名 rank",
+        "特产 product",
+        "区位商 LQ",
+        "竞争力 index",
+        "增长 growth",
+        "旺季 peak",
+    ):
+        table.add_column(title)
+    for row in shown.itertuples(index=False):
+        growth = "-" if pd.isna(row.growth) else f"{row.growth:+.0%}"
+        peak = "-" if pd.isna(row.peak_month) else f"{int(row.peak_month)}月 {row.seasonality_peak_share:.0%}"
+        table.add_row(
+            f"{row.county_name} {row.county_id}",
+            str(row.rank_in_county),
+            f"{row.industry_zh} {row.industry}",
+            f"{row.location_quotient:.2f}",
+            f"{row.competitiveness_index:+.2f}",
+            growth,
+            peak,
+        )
+    console.print(table)
+    if out is not None:
+        console.print(f"特产名录 catalogue ({len(frame):,} county-products) → {out.resolve()}")
+
+
+@rural_app.command("chain")
+def chain(
+    as_of: datetime = typer.Option(..., "--as-of", formats=DATE, help="As-of date."),
+    out: Path = typer.Option(..., "--out", "-o", help="Chain members file (.parquet/.csv/.xlsx)."),
+    warehouse: Path = typer.Option(None, "--warehouse", "-w", help="Canonical warehouse (default: config)."),
+) -> None:
+    """Identify industry-chain customers: chain, stage (生产/加工/销售), probability and evidence.
+
+    Examples:
+
+      youshu rural chain --as-of 2025-09-30 -o runs/chain_customers.parquet
+    """
+    wh = _warehouse(warehouse)
+    with connect_from_settings(get_settings()) as eng:
+        members = chain_customers(eng, wh, as_of.date())
+    _write(members, out)
+    counts = members.groupby(["chain_industry_zh", "chain_stage_zh"]).size()
+    table = Table(title=f"产业链客户 chain customers as of {as_of.date()}")
+    for title in ("产业链 chain", "环节 stage", "客户数 customers"):
+        table.add_column(title)
+    for (industry, stage), n in counts.items():
+        table.add_row(str(industry), str(stage), f"{n:,}")
+    console.print(table)
+    console.print(f"产业链客户 {len(members):,} chain members → {out.resolve()}")

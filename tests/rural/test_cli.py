@@ -1,0 +1,48 @@
+"""``youshu rural catalogue|chain`` on the hand-built warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.clirun import run_cli
+
+from youshu.rural import CHAIN_COLUMNS
+
+
+def test_catalogue_prints_specialties_in_chinese_and_writes_the_file(
+    tiny_chain_warehouse: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "catalogue.parquet"
+    args = ["rural", "catalogue", "--as-of", "2025-09-30", "-w", str(tiny_chain_warehouse), "-o", str(out)]
+    code, text = run_cli(args, capsys)
+    assert code == 0, text
+    assert "茶叶" in text and "丙县" in text
+    frame = pd.read_parquet(out)
+    top = frame[frame["rank_in_county"] == 1].set_index("county_id")["industry"].to_dict()
+    assert top == {"A": "tea", "B": "walnut", "C": "tea"}
+
+
+def test_chain_writes_members_with_stage_probability_and_evidence(
+    tiny_chain_warehouse: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "chain.parquet"
+    args = ["rural", "chain", "--as-of", "2025-09-30", "-w", str(tiny_chain_warehouse), "-o", str(out)]
+    code, text = run_cli(args, capsys)
+    assert code == 0, text
+    frame = pd.read_parquet(out)
+    assert list(frame.columns) == list(CHAIN_COLUMNS)
+    assert dict(zip(frame["customer_id"], frame["chain_stage_zh"], strict=True)) == {
+        "P1": "生产",
+        "Q1": "加工",
+        "S1": "销售",
+    }
+    assert frame["evidence"].str.startswith("近365天").all()
+
+
+def test_a_missing_warehouse_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = run_cli(
+        ["rural", "chain", "--as-of", "2025-09-30", "-w", str(project / "nope"), "-o", "x.parquet"], capsys
+    )
+    assert code == 2 and "does not exist" in text
