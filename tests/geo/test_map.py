@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.browser import PageRun, load_page, requires_chromium
 
 from youshu.geo.circles import CircleResult, circles_from_frames
 from youshu.geo.huff import HuffModel, trade_areas
@@ -19,7 +17,6 @@ from youshu.geo.map import MARKER_COLOURS, OUTLET_COLOUR, map_figure, map_html
 
 from .conftest import AS_OF, offset, scattered_merchants
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EFFECTIVE, LOW, PROSPECT = (MARKER_COLOURS[k] for k in MARKER_COLOURS)
 
 
@@ -83,23 +80,8 @@ def test_traces_hold_outlets_circles_merchants_by_tag_and_huff_zones(
     assert "显示 10" in one.layout.title.text
 
 
-def _screenshot(html_path: Path, png: Path, profile: Path) -> None:
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        f"--user-data-dir={profile}",
-        "--proxy-server=127.0.0.1:9",  # every request goes to a closed port
-        "--host-resolver-rules=MAP * ~NOTFOUND",  # and no name resolves
-        "--window-size=1000,800",
-        "--virtual-time-budget=15000",
-        f"--screenshot={png}",
-        html_path.as_uri(),
-    ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=180)
+def _screenshot(html_path: Path, png: Path, profile: Path) -> PageRun:
+    return load_page(html_path, profile, screenshot=png, dump_dom=False, window=(1000, 800))
 
 
 def _pixels(png: Path, colour: str, tolerance: int = 12) -> int:
@@ -110,17 +92,15 @@ def _pixels(png: Path, colour: str, tolerance: int = 12) -> int:
     return int((np.abs(rgb - target).max(axis=2) <= tolerance).sum())
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"),  # in CI a missing browser fails the test
-    reason=f"headless Chromium not found at {CHROMIUM}; install Debian's chromium to run the map screenshot test",
-)
+@requires_chromium  # in CI a missing browser fails the test
 def test_map_renders_its_markers_in_headless_chromium_with_the_network_blocked(
     circles: CircleResult, zones: pd.DataFrame, tmp_path: Path
 ) -> None:
     page = tmp_path / "map.html"
     page.write_text(map_html(circles, huff_zones=zones), encoding="utf-8")
     png = tmp_path / "map.png"
-    _screenshot(page, png, tmp_path / "profile")
+    drawn = _screenshot(page, png, tmp_path / "profile")
+    assert drawn.console == []
     counts = {
         name: _pixels(png, colour)
         for name, colour in (
@@ -143,5 +123,6 @@ def test_map_renders_its_markers_in_headless_chromium_with_the_network_blocked(
         encoding="utf-8",
     )
     control_png = tmp_path / "cdn.png"
-    _screenshot(control, control_png, tmp_path / "profile2")
+    blocked = _screenshot(control, control_png, tmp_path / "profile2")
     assert _pixels(control_png, OUTLET_COLOUR) == 0
+    assert any(m.is_uncaught and "Plotly" in m.text for m in blocked.console), blocked.console

@@ -58,6 +58,7 @@ def _register() -> None:
         merchants,
         models,
         registry,
+        report,
         risk,
         run,
         rural,

@@ -348,11 +348,17 @@ def _section(
         )
     )
     if summary.rising_outlets is not None and len(summary.rising_outlets):
-        rising = summary.rising_outlets
+        outlets = ctx.engine.execute(
+            ctx.engine.table(ctx.warehouse, "outlets").select("outlet_id", "outlet_name")
+        )
+        rising = summary.rising_outlets.merge(outlets, on="outlet_id", how="left")
+        rising = rising[
+            ["outlet_id", "outlet_name", *[c for c in summary.rising_outlets.columns if c != "outlet_id"]]
+        ]
         blocks.append(
             TableBlock(
                 rising,
-                tuple(Column(c, _ZH.get(c, c), c, _fmt(rising[c])) for c in rising.columns),
+                tuple(Column(c, _ZH.get(c, c), c, _fmt(c, rising[c])) for c in rising.columns),
                 title_zh="预警上升网点",
                 title_en=f"Outlets whose alerts rose most since {ctx.as_of - timedelta(days=REFERENCE_DAYS)}",
             )
@@ -386,6 +392,7 @@ def _section(
 
 _ZH = {
     "outlet_id": "网点",
+    "outlet_name": "网点名称",
     "accounts": "评分账户",
     "alerts": "当前预警",
     "mean_score": "当前均分",
@@ -396,7 +403,9 @@ _ZH = {
 }
 
 
-def _fmt(series: pd.Series) -> Format:
+def _fmt(name: str, series: pd.Series) -> Format:
+    if name.startswith("mean_score"):
+        return "pct"  # probabilities of a few per mille: two decimals would show 0.00
     if pd.api.types.is_integer_dtype(series):
         return "int"
     if pd.api.types.is_float_dtype(series):

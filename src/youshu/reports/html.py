@@ -211,6 +211,23 @@ def _script_json(obj: Any) -> Markup:
     return Markup(text)
 
 
+#: Trace types drawn without x/y axes.
+_AXISLESS = frozenset({"pie", "sunburst", "treemap", "icicle", "funnelarea", "sankey", "indicator", "table"})
+
+
+def _legend(fig: go.Figure) -> dict[str, Any]:
+    """A horizontal legend under the chart.
+
+    With axes it is anchored to the figure's bottom edge (``yref="container"``) so plotly grows the bottom margin
+    for it and it never covers the x-axis title or rotated tick labels. A pie keeps the plot-area anchor: with the
+    container anchor its outside labels and the legend push the margins in turn and plotly gives up after
+    redrawing ("Too many auto-margin redraws" in the console).
+    """
+    if fig.data and all(trace.type in _AXISLESS for trace in fig.data):
+        return {"orientation": "h", "y": -0.18}
+    return {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
+
+
 def _figure_payload(block: FigureBlock, div_id: str) -> dict[str, Any]:
     fig = go.Figure(block.figure)
     fig.update_layout(
@@ -219,7 +236,7 @@ def _figure_payload(block: FigureBlock, div_id: str) -> dict[str, Any]:
         colorway=list(PALETTE),
         height=block.height,
         margin={"l": 56, "r": 24, "t": 36, "b": 48},
-        legend={"orientation": "h", "y": -0.18},
+        legend=_legend(fig),
     )
     spec = json.loads(pio.to_json(fig, validate=False, engine="json"))
     config = {"displaylogo": False, "responsive": True}
@@ -235,14 +252,21 @@ def _figure_payload(block: FigureBlock, div_id: str) -> dict[str, Any]:
     }
 
 
+#: Text cells up to this many characters (an outlet or county name, a date, a status) never wrap: a wide table
+#: scrolls sideways instead of breaking "溪云区支行3号网点" into one character per line.
+SHORT_TEXT = 16
+
+
+def _cell(text: str, num: bool) -> dict[str, Any]:
+    return {"text": text, "num": num, "short": not num and len(text) <= SHORT_TEXT}
+
+
 def _table_payload(block: TableBlock) -> dict[str, Any]:
     numeric = {"int", "wan", "pct", "float"}
     header = [{"zh": c.zh, "en": c.en, "num": c.fmt in numeric} for c in block.columns]
     rows = []
     for record in block.frame.to_dict(orient="records"):
-        rows.append(
-            [{"text": _fmt(record.get(c.key), c.fmt), "num": c.fmt in numeric} for c in block.columns]
-        )
+        rows.append([_cell(_fmt(record.get(c.key), c.fmt), c.fmt in numeric) for c in block.columns])
     return {
         "kind": "table",
         "title_zh": block.title_zh,
