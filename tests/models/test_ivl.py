@@ -332,3 +332,44 @@ def test_balance_slope_is_the_monthly_log_growth_of_deposits(engine, tmp_path: P
     assert got.loc["A", "balance_slope_9m"] == pytest.approx(np.log(1.05), abs=1e-4)
     assert got.loc["B", "balance_slope_9m"] == pytest.approx(0.0, abs=1e-9)
     assert pd.isna(got.loc["C", "balance_slope_9m"])
+
+
+def _aum_frame(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(rows)],
+            "aum_fen": rng.gamma(2.0, 5e6, rows),
+            "tenure_days": rng.integers(30, 4000, rows).astype(float),
+            "age_band": rng.choice(["25_34", "35_44", "55_64"], rows),
+        }
+    )
+    later = (
+        x["aum_fen"].to_numpy() * rng.lognormal(0.1, 0.3, rows) * np.where(x["age_band"] == "55_64", 1.5, 1)
+    )
+    return x, later
+
+
+def test_saved_value_model_loads_and_predicts_the_same(tmp_path: Path) -> None:
+    x, later = _aum_frame(500, seed=3)
+    model = AumRegressor(n_estimators=30, min_child_samples=10).fit(x, later)
+    folder = model.save(
+        tmp_path / "value", as_of=TEST_AS_OF, horizon_days=365, metrics={"halves_spearman": 0.8}
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["aum_regressor.json", "aum_regressor.txt"]
+    loaded = AumRegressor.load(folder)
+    fresh, _ = _aum_frame(200, seed=4)
+    np.testing.assert_array_equal(loaded.predict(fresh), model.predict(fresh))
+    assert loaded.get_params() == model.get_params()
+    assert list(loaded.feature_names_in_) == list(model.feature_names_in_)
+    assert loaded.info_["as_of"] == TEST_AS_OF.isoformat() and loaded.info_["horizon_days"] == 365
+    assert loaded.info_["metrics"] == {"halves_spearman": 0.8}
+    assert loaded.info_["youshu_version"]
+
+
+def test_value_model_save_refuses_unfitted_and_load_names_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(YoushuError, match="not fitted"):
+        AumRegressor().save(tmp_path / "none")
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(YoushuError, match=r"aum_regressor\.json"):
+        AumRegressor.load(tmp_path)

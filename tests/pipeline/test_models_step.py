@@ -113,7 +113,10 @@ def test_the_sections_are_ivl_propensity_and_reasons_with_their_figures(
         "Lift by score decile",
         "Cumulative gain",
         "Calibration: predicted against observed rate",
+        "Precision-recall",
     ]
+    pr_names = {t.name.split(" (PR-AUC")[0] for t in figures[3].figure.data if isinstance(t, go.Scatter)}
+    assert pr_names == {"倾向模型 PropensityRanker", "按AUM排序 rank by AUM"}
     lift_names = {t.name for t in figures[0].figure.data if isinstance(t, go.Bar)}
     assert lift_names == {"倾向模型 PropensityRanker", "按AUM排序 rank by AUM"}
     assert any(t.x and len(t.x) > 1 for t in figures[2].figure.data)  # a reliability curve is drawn

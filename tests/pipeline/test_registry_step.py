@@ -17,6 +17,7 @@ from youshu.engine import Engine, connect
 from youshu.features import compute_features
 from youshu.pipeline.models_step import SHIPPED_IVL_DEFINITIONS, models_step
 from youshu.pipeline.registry_step import (
+    IVL_VALUE_NAME,
     REGISTERED_FILE,
     REGISTRY_DIR,
     RISK_NAME,
@@ -30,7 +31,7 @@ from youshu.registry.versions import describe_model, predict
 from youshu.reports.html import Link, Note, Section, TableBlock
 
 AS_OF = date(2025, 9, 30)
-NAMES = (WEALTH_NAME, RISK_NAME)
+NAMES = (WEALTH_NAME, RISK_NAME, IVL_VALUE_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def trained(duck: Engine, tmp_path_factory: pytest.TempPathFactory) -> RunContex
     ctx = RunContext(duck, warehouse, AS_OF, "steps", out, validation=None, row_counts={})
     risk_step(ctx)
     models_step(ctx, ivl_definitions=SHIPPED_IVL_DEFINITIONS)
-    assert {"risk", "wealth", "wealth_model"} <= set(ctx.results)
+    assert {"risk", "wealth", "wealth_model", "ivl"} <= set(ctx.results)
     return ctx
 
 
@@ -116,7 +117,7 @@ def _card(folder: Path, name: str) -> dict[str, Any]:
     return json.loads((folder / REGISTRY_DIR / name / "model_card.json").read_text(encoding="utf-8"))
 
 
-def test_first_run_registers_wealth_and_risk_as_champion_and_challenger(
+def test_first_run_registers_wealth_risk_and_ivl_value_as_champion_and_challenger(
     first: tuple[RunContext, list[Section]], store: RegistryStore
 ) -> None:
     for name in NAMES:
@@ -124,6 +125,7 @@ def test_first_run_registers_wealth_and_risk_as_champion_and_challenger(
     model = describe_model(store, WEALTH_NAME)
     assert model["tags"]["business_area"] == "零售金融"
     assert describe_model(store, RISK_NAME)["tags"]["business_area"] == "金融风险防控"
+    assert describe_model(store, IVL_VALUE_NAME)["tags"]["business_area"] == "零售金融"
 
 
 def test_second_run_adds_version_2_as_challenger_and_keeps_version_1_champion(
@@ -267,3 +269,27 @@ def test_an_unusable_registry_is_reported_not_raised(trained: RunContext, tmp_pa
     assert len(warnings) == 1 and "ftp://nowhere/registry" in warnings[0].zh
     assert not (ctx.out_dir / REGISTERED_FILE).exists()
     assert not [b for b in section.blocks if isinstance(b, TableBlock)]
+
+
+def test_ivl_value_card_labels_its_customer_halves_check_and_scores_as_the_portrait_model(
+    first: tuple[RunContext, list[Section]], trained: RunContext, store: RegistryStore, duck: Engine
+) -> None:
+    ctx, _ = first
+    card = _card(ctx.out_dir, IVL_VALUE_NAME)
+    portrait = trained.results["ivl"]
+    assert card["kind"] == "AumRegressor" and card["use_case"] == "ivl_portrait"
+    assert card["metrics"]["check"].startswith("customer halves, not out of time")
+    metrics = card["metrics"]  # training rows: the customers already there as of T - H
+    assert (
+        0 < metrics["rows"] <= 3_000
+        and abs(metrics["check_rows"] - metrics["rows"] / 2) < 0.1 * metrics["rows"]
+    )
+    assert -1 <= metrics["halves_spearman"] <= 1 and -1 <= metrics["persistence_spearman"] <= 1
+    assert card["training"]["train_as_of"] == portrait.value_train_as_of.isoformat()
+    assert "潜在价值" in card["intended_use"] and "out-of-time" in card["limitations"]
+    features = duck.execute(compute_features(duck, trained.warehouse, "customer", AS_OF)).head(200)
+    scored = predict(store, IVL_VALUE_NAME, features, "champion")
+    assert list(scored["customer_id"]) == list(features["customer_id"])
+    np.testing.assert_allclose(
+        scored["predicted_aum_fen"], portrait.value_model.predict(features), rtol=1e-12
+    )

@@ -496,4 +496,39 @@ def predict(
             pq.write_table(scored, tmp)
         _say(f"scored {scored.num_rows:,} accounts as of {as_of.date()} -> {out}")
         return
+    if loaded.kind == "AumRegressor":
+        _predict_aum(loaded.youshu, as_of, out, features, warehouse)
+        return
     _score_saved(loaded.youshu, as_of, out, features, segment, all_rows, False, warehouse, definitions)
+
+
+def _predict_aum(
+    model: Any, as_of: dtm.datetime | None, out: Path, features: Path | None, warehouse: Path | None
+) -> None:
+    """The IVL value model's AUM forecast (fen) per customer, from the warehouse as of a date or a feature file."""
+    import pyarrow as pa
+
+    from youshu.features import compute_features
+
+    if out.suffix != ".parquet":
+        raise YoushuError(f"write forecasts to a .parquet file, not {out}")
+    if features is not None:
+        frame = pq.read_table(features).to_pandas()
+    elif as_of is not None:
+        with _engine() as engine:
+            frame = engine.execute(compute_features(engine, _warehouse(warehouse), "customer", as_of.date()))
+    else:
+        raise YoushuError("give --as-of YYYY-MM-DD (score the warehouse) or --features FILE.parquet")
+    if "customer_id" not in frame.columns:
+        raise YoushuError(
+            f"the feature table has no customer_id column; columns: {list(frame.columns)[:10]}..."
+        )
+    table = pa.table(
+        {
+            "customer_id": pa.array(frame["customer_id"].astype(str)),
+            "predicted_aum_fen": pa.array(model.predict(frame), pa.float64()),
+        }
+    )
+    with atomic_file(out) as tmp:
+        pq.write_table(table, tmp)
+    _say(f"forecast AUM for {table.num_rows:,} customers -> {out}")

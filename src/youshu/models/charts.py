@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 if TYPE_CHECKING:
     from youshu.models.evaluation import EvaluationReport
 
-__all__ = ["gain_chart", "lift_chart", "pr_curve_chart", "reliability_chart"]
+__all__ = ["forecast_decile_chart", "gain_chart", "lift_chart", "pr_curve_chart", "reliability_chart"]
 
 RANDOM_STYLE = {"dash": "dot", "color": "#8c8c8c", "width": 1}
 
@@ -114,5 +114,34 @@ def pr_curve_chart(reports: EvaluationReport | Sequence[EvaluationReport]) -> go
     fig.update_layout(
         xaxis={"title": "召回率 recall", "tickformat": ".0%", "range": [0, 1]},
         yaxis={"title": "精确率 precision", "tickformat": ".0%", "range": [0, 1]},
+    )
+    return fig
+
+
+def forecast_decile_chart(predicted: Sequence[float], realised: Sequence[float], *, name: str) -> go.Figure:
+    """Mean forecast and mean realised value (yuan) per decile of the forecast, for a regressor's check rows.
+
+    Parameters
+    ----------
+    predicted, realised : sequence of float
+        Forecast and realised amounts in fen, aligned (e.g. AUM forecast and the AUM observed later).
+    name : str
+        Name of the model, shown in the legend.
+    """
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"predicted": np.asarray(predicted, float), "realised": np.asarray(realised, float)})
+    order = frame["predicted"].rank(method="first", ascending=False)
+    frame["decile"] = np.ceil(order / len(frame) * 10).clip(1, 10).astype(int)
+    means = frame.groupby("decile")[["predicted", "realised"]].mean() / 100.0
+    x = [f"D{d}" for d in means.index]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=means["predicted"].round(0).tolist(), name=f"{name} 预测 forecast"))
+    fig.add_trace(go.Bar(x=x, y=means["realised"].round(0).tolist(), name="实际 realised"))
+    fig.update_layout(
+        barmode="group",
+        xaxis_title="预测十分位 forecast decile (D1 = highest)",
+        yaxis_title="平均金额（元）mean amount (yuan)",
     )
     return fig

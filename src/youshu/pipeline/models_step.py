@@ -7,8 +7,9 @@ Into the run folder it writes::
     models/wealth_evaluation.json                           the out-of-time evaluation (model and AUM baseline)
     models/wealth_scores.parquet                            every customer's score, rank and top-3 zh reasons
 
-and returns three report sections: IVL 客户画像, 购买理财倾向 (the validation: AUC, PR-AUC, lift, gain and
-calibration against ranking by AUM) and 推荐理由 (the most frequent reasons among the top decile, examples).
+and returns three report sections: IVL 客户画像, 购买理财倾向 (the validation: AUC, PR-AUC, lift, gain,
+calibration and precision-recall against ranking by AUM) and 推荐理由 (the most frequent reasons among the
+top decile, examples).
 
 The propensity is honest about time. With T the run's date and H = 90 days, a ranker trained on features as
 of T-2H with wealth purchases in (T-2H, T-H] is evaluated on features as of T-H against purchases in
@@ -40,7 +41,7 @@ from youshu.atomic import atomic_file
 from youshu.errors import YoushuError
 from youshu.features import compute_features
 from youshu.models.baselines import rank_by
-from youshu.models.charts import gain_chart, lift_chart, reliability_chart
+from youshu.models.charts import gain_chart, lift_chart, pr_curve_chart, reliability_chart
 from youshu.models.evaluation import EvaluationReport, evaluate
 from youshu.models.ivl import STAGE_ZH, IvlConfig, build_portrait, ivl_cube, load_config, write_portrait
 from youshu.models.ivl.cube import LEVELS
@@ -523,6 +524,7 @@ def _wealth_section(outcome: WealthOutcome, as_of: date) -> Section:
         FigureBlock(lift_chart([model, base]), "各评分十分位提升度", "Lift by score decile"),
         FigureBlock(gain_chart([model, base]), "累计覆盖曲线", "Cumulative gain"),
         FigureBlock(reliability_chart([model]), "校准曲线", "Calibration: predicted against observed rate"),
+        FigureBlock(pr_curve_chart([model, base]), "精确率-召回率曲线", "Precision-recall"),
     ]
     return Section("wealth-propensity", "购买理财倾向", "Wealth-product propensity", blocks)
 

@@ -4,9 +4,13 @@ It publishes (``youshu.registry.publish``) what the ``models`` and ``risk`` step
 
 - ``wealth_propensity`` (购买理财倾向, 零售金融): the ranker that scored the customers, with the out-of-time
   figures of the step's validation, its holdout rows (outcome, score, gender, age band) for the card's
-  breakdown and the step's lift, gain and calibration charts;
+  breakdown and the step's lift, gain, calibration and precision-recall charts;
 - ``risky_accounts`` (涉案账户识别, 金融风险防控): the risk model of ``risk/model/``, with the step's
-  out-of-time validation figures, lift and precision-recall charts (account rows carry no gender or age band).
+  out-of-time validation figures, lift and precision-recall charts (account rows carry no gender or age band);
+- ``ivl_value`` (IVL 潜在价值, 零售金融): the AUM forecast of the IVL portrait (``AumRegressor``). Its label, the
+  AUM a horizon after the run's date, is not observed yet, so it has no out-of-time figure: the card carries a
+  customer-halves check instead, labelled as such (the same settings fitted on a random half of the training
+  rows — features as of T - H, AUM at T — and tested on the other half, next to "AUM stays as it is").
 
 Every new version becomes ``challenger``; the first version of a name is also ``champion``. The store is the
 project's embedded one unless ``registry_uri`` names another. Into the run folder it writes::
@@ -14,10 +18,10 @@ project's embedded one unless ``registry_uri`` names another. Into the run folde
     registry/registered.json                       name, version, aliases, MLflow run and model ids, metrics
     registry/<name>/model_card.{md,html,json}      the card of each registered version (the report links it)
     registry/wealth_propensity/model/              the wealth ranker as a youshu folder (what was logged)
+    registry/ivl_value/model/                      the IVL value model as a youshu folder (what was logged)
 
 ``registry.log_runs: false`` in youshu.yaml turns the step off. Without a trained model it only says so. A
-store that cannot be reached does not fail the run: the section says what went wrong. The IVL value model
-(``AumRegressor``) is not registered: it has no saved-folder format and no out-of-time figures yet.
+store that cannot be reached does not fail the run: the section says what went wrong.
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from youshu.config import Settings
+    from youshu.models.ivl.portrait import IvlPortrait
     from youshu.pipeline.run import RunContext
     from youshu.registry.store import RegistryStore
 
 __all__ = [
+    "IVL_VALUE_NAME",
     "REGISTERED_FILE",
     "REGISTRY_DIR",
     "RISK_NAME",
@@ -54,6 +60,7 @@ __all__ = [
     "Registered",
     "card_html",
     "registry_step",
+    "value_check",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,9 @@ REGISTRY_DIR = "registry"
 REGISTERED_FILE = f"{REGISTRY_DIR}/registered.json"
 WEALTH_NAME = "wealth_propensity"
 RISK_NAME = "risky_accounts"
+IVL_VALUE_NAME = "ivl_value"
+#: Seed of the customer halves of the IVL value model's check.
+VALUE_CHECK_SEED = 0
 #: The use cases shipped with youshu (``<repo>/definitions/use_cases``), when the project has none.
 SHIPPED_USE_CASES = Path(__file__).resolve().parents[3] / "definitions" / "use_cases"
 SECTION = ("registry", "模型登记", "Model registry")
@@ -127,7 +137,7 @@ def registry_step(
     Parameters
     ----------
     ctx : RunContext
-        The run; reads ``ctx.results["wealth"]``, ``["wealth_model"]`` and ``["risk"]``.
+        The run; reads ``ctx.results["wealth"]``, ``["wealth_model"]``, ``["risk"]`` and ``["ivl"]``.
     settings : Settings, optional
         Default: ``youshu.config.get_settings()`` (``registry.log_runs``, ``registry_uri``, definitions).
     store : RegistryStore, optional
@@ -208,6 +218,11 @@ def _candidates(ctx: RunContext, settings: Settings) -> list[Candidate]:
     risk = ctx.results.get("risk")
     if isinstance(risk, dict) and risk.get("model_dir") is not None and Path(risk["model_dir"]).is_dir():
         found.append(_risk_candidate(ctx, settings, risk))
+    if "ivl" in ctx.results:
+        try:
+            found.append(_ivl_value_candidate(ctx, settings))
+        except YoushuError as exc:  # e.g. the training date's features cannot be recomputed
+            log.warning("registry: %s not registered: %s", IVL_VALUE_NAME, exc)
     return found
 
 
@@ -225,7 +240,7 @@ def _use_case(settings: Settings, name: str) -> tuple[str, str | None]:
 
 
 def _wealth_candidate(ctx: RunContext, settings: Settings) -> Candidate:
-    from youshu.models.charts import gain_chart, lift_chart, reliability_chart
+    from youshu.models.charts import gain_chart, lift_chart, pr_curve_chart, reliability_chart
     from youshu.models.store import ModelCard, save_model
     from youshu.pipeline.models_step import HORIZON_DAYS, RANKER, TARGET, default_ivl_definitions
 
@@ -292,6 +307,7 @@ def _wealth_candidate(ctx: RunContext, settings: Settings) -> Candidate:
             "提升度 Lift": lift_chart([model, baseline]),
             "累计覆盖 Cumulative gain": gain_chart([model, baseline]),
             "校准 Calibration": reliability_chart([model]),
+            "精确率-召回率 Precision-recall": pr_curve_chart([model, baseline]),
         },
     )
 
@@ -350,6 +366,117 @@ def _risk_candidate(ctx: RunContext, settings: Settings, risk: dict[str, Any]) -
         definitions=[DEFAULT_RULES.parent],
         evaluation=None if rows is None else rows[["y", "score"]],
         charts=charts,
+    )
+
+
+def value_check(ctx: RunContext, portrait: IvlPortrait) -> tuple[dict[str, Any], pd.DataFrame]:
+    """A customer-halves check of the IVL value model: figures (labelled as what they are) and the test rows.
+
+    The value model predicts the AUM a horizon H after T, which is not observed as of T, so it has no
+    out-of-time figure. This refits its settings on a random half of its own training rows (features as of
+    T - H, AUM at T) and measures the other half: Spearman and mean absolute log error of the forecast,
+    next to the same for "AUM stays as it is" (the AUM as of T - H). Different customers, same window.
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        The figures, and the test rows ``customer_id, predicted_aum_fen, realised_aum_fen, current_aum_fen``.
+    """
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from youshu.features import compute_features
+    from youshu.models.ivl.value import AumRegressor, align_later_aum
+
+    t_h = portrait.value_train_as_of
+    before = ctx.engine.execute(compute_features(ctx.engine, ctx.warehouse, "customer", t_h))
+    before = before.sort_values("customer_id").reset_index(drop=True)
+    realised = align_later_aum(before, portrait.table[["customer_id", "aum_fen"]])
+    half = np.random.default_rng(VALUE_CHECK_SEED).random(len(before)) < 0.5
+    model = AumRegressor(**portrait.value_model.get_params()).fit(before[half], realised[half])
+    predicted = model.predict(before[~half])
+    truth = realised[~half]
+    current = pd.to_numeric(before["aum_fen"], errors="coerce").fillna(0).to_numpy(dtype="float64")[~half]
+
+    def mean_abs_log(forecast: Any) -> float:
+        return float(np.mean(np.abs(np.log1p(np.clip(forecast, 0, None)) - np.log1p(truth))))
+
+    metrics: dict[str, Any] = {
+        "check": (
+            f"customer halves, not out of time: fitted on a random half (seed {VALUE_CHECK_SEED}) of the "
+            f"customers' features as of {t_h} with their AUM at {ctx.as_of}, tested on the other half"
+        ),
+        "trained_on": f"features as of {t_h}, AUM at {ctx.as_of}",
+        "rows": len(before),
+        "check_rows": int((~half).sum()),
+        "halves_spearman": float(spearmanr(predicted, truth).statistic),
+        "halves_mean_abs_log_error": mean_abs_log(predicted),
+        "persistence_spearman": float(spearmanr(current, truth).statistic),
+        "persistence_mean_abs_log_error": mean_abs_log(current),
+    }
+    rows = pd.DataFrame(
+        {
+            "customer_id": before["customer_id"].to_numpy()[~half],
+            "predicted_aum_fen": predicted,
+            "realised_aum_fen": truth,
+            "current_aum_fen": current,
+        }
+    )
+    return metrics, rows
+
+
+def _ivl_value_candidate(ctx: RunContext, settings: Settings) -> Candidate:
+    from youshu.models.charts import forecast_decile_chart
+
+    portrait: IvlPortrait = ctx.results["ivl"]
+    horizon = (ctx.as_of - portrait.value_train_as_of).days
+    metrics, rows = value_check(ctx, portrait)
+    folder = portrait.value_model.save(
+        ctx.out_dir / REGISTRY_DIR / IVL_VALUE_NAME / "model",
+        as_of=ctx.as_of,
+        horizon_days=horizon,
+        metrics=metrics,
+        notes={"train_as_of": portrait.value_train_as_of.isoformat(), "trained_by": f"youshu run {ctx.name}"},
+    )
+    use_case, owner = _use_case(settings, IVL_VALUE_NAME)
+    info = CardInfo(
+        name_zh="IVL 潜在价值",
+        name_en="IVL potential value (AUM forecast)",
+        business_area=BusinessArea.RETAIL,
+        use_case=use_case,
+        owner_team=owner or "零售金融部 retail banking",
+        intended_use=(
+            f"预测每位客户 {horizon} 天后的 AUM（分），作为 IVL 画像的潜在价值维度（高/中/低）与增长空间，用于客户"
+            f"分层经营 (forecast each customer's AUM in fen {horizon} days ahead: the potential-value dimension "
+            "of the IVL portrait, high/medium/low and upside, for tiered relationship management)"
+        ),
+        limitations=(
+            "标签（运行日之后的 AUM）尚未发生，没有样本外（跨时间）指标；卡上的指标是同一时间窗内按客户对半拆分的"
+            "检验，并列出“AUM 保持不变”的基线；在资产结构变化或利率环境改变时会偏；不用于授信；无性别、年龄段"
+            "分组指标 (its label, the AUM after the run's date, is not observed yet, so there is no out-of-time "
+            "figure; the card's figures are a customer-halves check in the training window, next to the "
+            "'AUM stays as it is' baseline; it drifts when the asset mix or rates change; not for credit "
+            "decisions; no gender or age-band breakdown)"
+        ),
+    )
+    ivl = ctx.results.get("ivl_definitions")
+    if ivl is None:
+        from youshu.pipeline.models_step import default_ivl_definitions
+
+        ivl = default_ivl_definitions()
+    return Candidate(
+        name=IVL_VALUE_NAME,
+        folder=folder,
+        info=info,
+        metrics=metrics,
+        key_metric="halves_spearman",
+        definitions=[Path(ivl)],
+        evaluation=None,
+        charts={
+            "预测与实际（客户对半检验）Forecast and realised, customer halves": forecast_decile_chart(
+                rows["predicted_aum_fen"], rows["realised_aum_fen"], name="AumRegressor"
+            )
+        },
     )
 
 
@@ -544,12 +671,13 @@ def _section(done: list[Registered], problems: list[str], where: str) -> Section
                 f"每个新版本为挑战者 (challenger)，某模型的第一个版本同时为冠军 (champion)。登记库：{where}。"
                 f"先用 youshu models compare {first} --as-of <日期> 在同一样本外窗口比较冠军与挑战者，"
                 f"再用 youshu models promote {first} 把冠军移到挑战者；旧冠军保留版本号。"
-                "IVL 潜力模型暂不登记（尚无保存格式与样本外指标）。",
+                "IVL 潜在价值模型 (ivl_value) 的标签尚未发生，其指标为按客户对半拆分的检验，不是样本外指标。",
                 f"Each new version is the challenger; the first version of a model is also the champion. "
                 f"Registry: {where}. Compare champion and challenger on the same out-of-time window with "
                 f"`youshu models compare {first} --as-of DATE`, then `youshu models promote {first}` moves "
                 "champion to the challenger (the old champion keeps its version number). The IVL value model "
-                "is not registered yet (no saved format, no out-of-time figures).",
+                "(ivl_value) forecasts an AUM not observed yet: its figures are a customer-halves check, not "
+                "out of time.",
             )
         )
     for problem in problems:

@@ -60,6 +60,18 @@ def _folder_facts(
         features = list(classifier.get("features") or classifier.get("feature_names") or [])
         info = dict(meta.get("info", {}))
         return params, features, {}, {"entity": "account", **info}
+    if kind == "AumRegressor":
+        from youshu.models.ivl.value import META_FILE
+
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        training = {
+            "target": f"{meta['target']} ({meta.get('unit', 'fen')}, {meta.get('horizon_days')} days ahead)",
+            "as_of": meta.get("as_of"),
+            "horizon_days": meta.get("horizon_days"),
+            "entity": meta.get("entity", "customer"),
+            **{k: v for k, v in (meta.get("notes") or {}).items() if not isinstance(v, dict | list)},
+        }
+        return dict(meta["params"]), list(meta["features"]), dict(meta.get("metrics") or {}), training
     meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     training = {
         "target": meta["target"],
@@ -126,7 +138,7 @@ def log_model(
     ----------
     store : RegistryStore
     folder : Path
-        Written by ``youshu.models.store.save_model`` or ``RiskModel.save``.
+        Written by ``youshu.models.store.save_model``, ``RiskModel.save`` or ``AumRegressor.save``.
     info : CardInfo
         Names, business area, use case, owner, intended use and limitations.
     registered_name : str, optional

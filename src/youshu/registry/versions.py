@@ -169,11 +169,12 @@ class LoadedVersion:
     ----------
     name, version : str
     kind : str
-        ``PropensityRanker`` or ``RiskModel``.
+        ``PropensityRanker``, ``RiskModel`` or ``AumRegressor``.
     pyfunc : mlflow.pyfunc.PyFuncModel
         The MLflow model (``predict(frame)``).
     youshu : object
-        The youshu model inside it (``SavedModel`` or ``RiskModel``), for reasons and youshu-native scoring.
+        The youshu model inside it (``SavedModel``, ``RiskModel`` or ``AumRegressor``), for reasons and
+        youshu-native scoring.
     folder : Path
         The youshu folder (local copy).
     """
@@ -223,7 +224,8 @@ def predict(store: RegistryStore, name: str, frame: pd.DataFrame, ref: str = CHA
     Returns
     -------
     pandas.DataFrame
-        The id column (when the frame has it) and ``score`` (risk models: also model/rule scores, rules hit).
+        The id column (when the frame has it) and ``score`` (risk models: also model/rule scores, rules hit;
+        the IVL value model: ``predicted_aum_fen`` instead of ``score``).
     """
     return load_version(store, name, ref).pyfunc.predict(frame)
 

@@ -1,7 +1,15 @@
-"""潜在价值 Potential value: AUM 12 months ahead predicted by LightGBM, trained on observed balances."""
+"""潜在价值 Potential value: AUM 12 months ahead predicted by LightGBM, trained on observed balances.
+
+A fitted :class:`AumRegressor` saves to a folder like a ``PropensityRanker`` (``youshu.models.store``):
+``aum_regressor.txt`` (LightGBM's text format) and ``aum_regressor.json`` (parameters, feature encoding, what
+the model was trained on, the youshu version), written atomically; loading needs nothing else.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -10,11 +18,33 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from youshu import __version__
+from youshu.atomic import atomic_dir
 from youshu.errors import YoushuError
 from youshu.models.encoding import FeatureEncoder
 from youshu.models.ivl.config import ValueConfig
 
-__all__ = ["AumRegressor", "align_later_aum", "value_level"]
+__all__ = ["FORMAT", "META_FILE", "MODEL_FILE", "AumRegressor", "align_later_aum", "value_level"]
+
+MODEL_FILE = "aum_regressor.txt"
+META_FILE = "aum_regressor.json"
+#: Version of the folder layout; a reader refuses folders of a newer one.
+FORMAT = 1
+KIND = "AumRegressor"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 class AumRegressor(RegressorMixin, BaseEstimator):
@@ -49,21 +79,123 @@ class AumRegressor(RegressorMixin, BaseEstimator):
             raise YoushuError("AumRegressor.fit needs one non-negative later AUM (fen) per feature row")
         self.encoder_ = FeatureEncoder.learn(X)
         self.feature_names_in_ = np.array(self.encoder_.columns, dtype=object)
-        self.model_ = lgb.LGBMRegressor(
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            random_state=self.random_state,
-            n_jobs=1,
-            verbose=-1,
-        ).fit(self.encoder_.transform(X), np.log1p(target))
+        self.n_features_in_ = len(self.encoder_.columns)
+        self.booster_ = (
+            lgb.LGBMRegressor(
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                random_state=self.random_state,
+                n_jobs=1,
+                verbose=-1,
+            )
+            .fit(self.encoder_.transform(X), np.log1p(target))
+            .booster_
+        )
+        self.info_: dict[str, Any] = {}
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted AUM in fen, H days after the features' as-of date (>= 0)."""
-        check_is_fitted(self, "model_")
-        return np.clip(np.expm1(self.model_.predict(self.encoder_.transform(X))), 0.0, None)
+        check_is_fitted(self, "booster_")
+        return np.clip(np.expm1(self.booster_.predict(self.encoder_.transform(X))), 0.0, None)
+
+    def save(
+        self,
+        folder: Path,
+        *,
+        as_of: date | None = None,
+        horizon_days: int | None = None,
+        metrics: dict[str, Any] | None = None,
+        notes: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write the fitted model into ``folder`` (replacing it only once complete).
+
+        Parameters
+        ----------
+        folder : Path
+            Gets ``aum_regressor.txt`` and ``aum_regressor.json``.
+        as_of : date, optional
+            The date of the AUM the model was trained to predict (features as of ``as_of - horizon_days``).
+        horizon_days : int, optional
+            H: days between the features and the predicted AUM.
+        metrics : dict, optional
+            Figures measured for the model, labelled as what they are (kept in the metadata).
+        notes : dict, optional
+            Anything else worth keeping (training rows, who trained it...).
+
+        Returns
+        -------
+        Path
+            ``folder``.
+
+        Raises
+        ------
+        YoushuError
+            When the model is not fitted.
+        """
+        if not hasattr(self, "booster_"):
+            raise YoushuError("the AumRegressor is not fitted: call fit before saving it")
+        folder = Path(folder)
+        encoder = self.encoder_
+        meta = {
+            "format": FORMAT,
+            "kind": KIND,
+            "youshu_version": __version__,
+            "target": "aum_fen",
+            "unit": "fen",
+            "as_of": None if as_of is None else as_of.isoformat(),
+            "horizon_days": horizon_days,
+            "entity": "customer",
+            "features": list(encoder.columns),
+            "metrics": _jsonable(metrics or {}),
+            "notes": _jsonable(notes or {}),
+            "params": _jsonable(self.get_params()),
+            "encoder": {"columns": encoder.columns, "kinds": encoder.kinds, "categories": encoder.categories},
+        }
+        with atomic_dir(folder) as tmp:
+            (tmp / MODEL_FILE).write_text(self.booster_.model_to_string(), encoding="utf-8")
+            (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> AumRegressor:
+        """Read a folder written by :meth:`save`; its metadata is kept in ``info_``.
+
+        Raises
+        ------
+        YoushuError
+            When the folder is missing, incomplete, of a newer format or another kind, or the model text does
+            not load.
+        """
+        folder = Path(folder)
+        meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
+        if not meta_path.is_file() or not model_path.is_file():
+            raise YoushuError(
+                f"{folder} holds no saved AumRegressor ({META_FILE} and {MODEL_FILE}); save one with "
+                "AumRegressor.save (the pipeline's registry step does)"
+            )
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            booster = lgb.Booster(model_str=model_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
+            raise YoushuError(f"cannot read the AumRegressor in {folder}: {exc}") from None
+        if meta.get("format", 0) > FORMAT or meta.get("kind") != KIND:
+            raise YoushuError(
+                f"{meta_path} is a {meta.get('kind')} model of format {meta.get('format')}; this youshu "
+                f"({__version__}) reads {KIND} folders of format <= {FORMAT}"
+            )
+        model = cls(**meta["params"])
+        enc = meta["encoder"]
+        model.encoder_ = FeatureEncoder(list(enc["columns"]), dict(enc["kinds"]), dict(enc["categories"]))
+        model.feature_names_in_ = np.asarray(enc["columns"], dtype=object)
+        model.n_features_in_ = len(enc["columns"])
+        model.booster_ = booster
+        model.info_ = {
+            k: meta.get(k) for k in ("as_of", "horizon_days", "metrics", "notes", "youshu_version")
+        }
+        return model
 
 
 def value_level(predicted_aum_fen: np.ndarray, config: ValueConfig) -> np.ndarray:
