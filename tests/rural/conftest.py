@@ -29,3 +29,11 @@ def rural_province(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rural_province") / "warehouse"
     generate(out, customers=5000, seed=3, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def lending_province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 50,000-customer synthetic province (seed 7): enough borrowers for a repayment AUC, about 10 s."""
+    out = tmp_path_factory.mktemp("rural_lending") / "warehouse"
+    generate(out, customers=50_000, seed=7, workers=1)
+    return out

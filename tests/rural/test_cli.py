@@ -46,3 +46,50 @@ def test_a_missing_warehouse_is_a_clear_error(project: Path, capsys: pytest.Capt
         ["rural", "chain", "--as-of", "2025-09-30", "-w", str(project / "nope"), "-o", "x.parquet"], capsys
     )
     assert code == 2 and "does not exist" in text
+
+
+def test_select_writes_lists_per_outlet_and_a_summary(
+    rural_province: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "select.parquet"
+    args = [
+        "rural",
+        "select",
+        "--as-of",
+        "2025-09-30",
+        "--top",
+        "30",
+        "-w",
+        str(rural_province),
+        "-o",
+        str(out),
+    ]
+    code, text = run_cli(args, capsys)
+    assert code == 0, text
+    assert "入选 selected" in text
+    frame = pd.read_parquet(out)
+    assert len(frame) == 30 and frame["reasons"].str.contains("资产").all()
+    assert (project / "select_summary.parquet").is_file()
+
+
+def test_chainloan_suggest_writes_lines_with_evidence(
+    rural_province: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    x = pd.read_parquet(rural_province / "transactions", columns=["counterparty_id", "counterparty_category"])
+    core = x.loc[x["counterparty_category"] == "distributor", "counterparty_id"].value_counts().index[0]
+    out = project / "lines.xlsx"
+    args = [
+        "chainloan",
+        "suggest",
+        "--core",
+        core,
+        "--as-of",
+        "2025-09-30",
+        "-w",
+        str(rural_province),
+        "-o",
+        str(out),
+    ]
+    code, text = run_cli(args, capsys)
+    assert code == 0, text
+    assert "产业e贷" in text and out.is_file()

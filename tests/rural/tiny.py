@@ -9,6 +9,7 @@ Catalogue (industry-tagged transactions, merchants, loans):
   window, 3 paid on time, 1 unpaid.
 - A walnut: 10,000 on 2025-09-01. B tea: 10,000 on 2025-06-01.
 - B walnut: 40,000 on 2025-08-01; 3 walnut merchants; a walnut loan of 10,000, 2 instalments both on time.
+- Balances and holdings: a1 holds 100,000 on its account and 50,000 in products at 2025-09-30.
 - Ignored: A walnut 999,999 on 2025-10-05 (after the as-of date) and 777,777 on 2024-09-01 (before the window);
   a merchant signed 2025-11-01.
 
@@ -206,6 +207,43 @@ def build(warehouse: Path, *, chains: bool = False) -> Path:
         }
     )
     _write(warehouse, "loan_repayments", reps)
+    # a1 holds 1,000 yuan on its account and 500 yuan of products at 2025-09-30; older month ends are not read
+    _write(
+        warehouse,
+        "balances",
+        [
+            {
+                "account_id": "ACCa1",
+                "month_end_date": date(2025, 9, 30),
+                "balance_fen": 100_000,
+                "avg_balance_fen": 90_000,
+            },
+            {
+                "account_id": "ACCa1",
+                "month_end_date": date(2025, 8, 31),
+                "balance_fen": 777_000,
+                "avg_balance_fen": 1,
+            },
+        ],
+    )
+    _write(
+        warehouse,
+        "holdings",
+        [
+            {
+                "customer_id": "a1",
+                "product_id": "P1",
+                "month_end_date": date(2025, 9, 30),
+                "value_fen": 50_000,
+            },
+            {
+                "customer_id": "a1",
+                "product_id": "P1",
+                "month_end_date": date(2025, 8, 31),
+                "value_fen": 9_000,
+            },
+        ],
+    )
     return warehouse
 
 

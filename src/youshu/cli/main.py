@@ -51,6 +51,7 @@ def _register() -> None:
     from youshu.cli import (  # noqa: F401
         audience,
         campaigns,
+        chainloan,
         circles,
         data,
         ivl,
