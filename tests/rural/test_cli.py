@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +95,24 @@ def test_chainloan_suggest_writes_lines_with_evidence(
     code, text = run_cli(args, capsys)
     assert code == 0, text
     assert "产业e贷" in text and out.is_file()
+
+
+def test_map_writes_an_offline_page_of_county_specialties(
+    tiny_chain_warehouse: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = project / "county_map.html"
+    args = ["rural", "map", "--as-of", "2025-09-30", "-w", str(tiny_chain_warehouse), "-o", str(out)]
+    code, text = run_cli(args, capsys)
+    assert code == 0, text
+    assert "county map" in text
+    page = out.read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in page and not re.search(r"<script[^>]+src=|<link[^>]+href=", page)
+    assert all(json.dumps(label) in page for label in ("茶叶 tea", "核桃 walnut"))  # JSON escapes zh
+
+
+def test_map_refuses_a_file_that_is_not_html(
+    tiny_chain_warehouse: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["rural", "map", "--as-of", "2025-09-30", "-w", str(tiny_chain_warehouse), "-o", "map.png"]
+    code, text = run_cli(args, capsys)
+    assert code == 2 and "written as .html" in text

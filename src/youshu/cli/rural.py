@@ -1,4 +1,4 @@
-"""``youshu rural catalogue|chain|select``: specialty catalogue (特产名录), chain customers (产业链客户), selection."""
+"""``youshu rural catalogue|map|chain|select``: specialty catalogue (特产名录), county map, chain customers, selection."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from youshu.config import get_settings
 from youshu.engine import Tables, connect_from_settings
 from youshu.errors import YoushuError
 from youshu.rural import CATALOGUE_COLUMNS, chain_customers, specialty_catalogue
+from youshu.rural.county_map import write_county_map
 from youshu.rural.select import rural_selection, write_selection
 
 rural_app = typer.Typer(
@@ -93,6 +94,27 @@ def catalogue(
     console.print(table)
     if out is not None:
         console.print(f"特产名录 catalogue ({len(frame):,} county-products) → {out.resolve()}")
+
+
+@rural_app.command("map")
+def county_map(
+    as_of: datetime = typer.Option(..., "--as-of", formats=DATE, help="As-of date."),
+    out: Path = typer.Option(..., "--out", "-o", help="The map page (.html), self-contained."),
+    warehouse: Path = typer.Option(None, "--warehouse", "-w", help="Canonical warehouse (default: config)."),
+) -> None:
+    """Draw the offline county map of specialties (一县一品): colour = first product, size = its activity.
+
+    Hover a county for its top 3 products with location quotient (区位商) and competitiveness index.
+    The page embeds plotly.js and fetches nothing (no tiles, no CDN).
+
+    Examples:
+
+      youshu rural map --as-of 2025-09-30 -o runs/county_map.html
+    """
+    wh = _warehouse(warehouse)
+    with connect_from_settings(get_settings()) as eng:
+        path = write_county_map(eng, wh, as_of.date(), out)
+    console.print(f"县域特产地图 county map of specialties → {path.resolve()}")
 
 
 @rural_app.command("chain")

@@ -29,6 +29,7 @@ from youshu.pipeline.lists_step import lists_step
 from youshu.pipeline.models_step import models_step
 from youshu.pipeline.registry_step import registry_step
 from youshu.pipeline.risk_step import risk_step
+from youshu.pipeline.rural_step import rural_step
 from youshu.pipeline.sections import summary_sections
 from youshu.pipeline.summary import (
     ProvinceSummary,
@@ -382,5 +383,6 @@ STEPS: list[Step] = [
     Step("risk", risk_step),
     Step("models", models_step),
     Step("lists", lists_step),
+    Step("rural", rural_step),
     Step("registry", registry_step),
 ]

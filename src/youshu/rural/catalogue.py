@@ -39,6 +39,9 @@ from youshu.schema.enums import INDUSTRY_ZH
 
 __all__ = ["CATALOGUE_COLUMNS", "specialty_catalogue"]
 
+#: Decimals kept of the index and its z-scores (engines differ in the last bits of a standard deviation).
+ROUND_DIGITS = 6
+
 #: Output columns, in order, with their Chinese names.
 CATALOGUE_COLUMNS: dict[str, str] = {
     "county_id": "区县编号",
@@ -249,7 +252,7 @@ def _with_season(t: Tables, scored: ir.Table, flows: ir.Table, keys: list[str]) 
         industry=scored.industry,
         industry_zh=scored.industry.substitute(INDUSTRY_ZH),
         rank_in_county=scored._rank.cast("int64"),
-        competitiveness_index=scored.competitiveness_index,
+        competitiveness_index=scored.competitiveness_index.round(ROUND_DIGITS),
         location_quotient=scored.location_quotient,
         county_share=scored.county_share,
         province_share=scored.province_share,
@@ -263,9 +266,10 @@ def _with_season(t: Tables, scored: ir.Table, flows: ir.Table, keys: list[str]) 
         seasonality_peak_share=safe_divide(peak.peak_fen, scored.txn_amount_fen),
         peak_month=peak.peak_month,
         credit_quality=scored.credit_quality,
-        z_scale=scored.z_scale,
-        z_growth=scored.z_growth,
-        z_concentration=scored.z_concentration,
-        z_credit_quality=scored.z_credit_quality,
+        # Rounded: DuckDB and Spark compute standard deviations that differ in the last bits.
+        z_scale=scored.z_scale.round(ROUND_DIGITS),
+        z_growth=scored.z_growth.round(ROUND_DIGITS),
+        z_concentration=scored.z_concentration.round(ROUND_DIGITS),
+        z_credit_quality=scored.z_credit_quality.round(ROUND_DIGITS),
     )
     return out.order_by(["county_id", "rank_in_county"])
