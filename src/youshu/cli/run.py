@@ -292,6 +292,18 @@ def _model_lines(results: dict[str, Any]) -> list[str]:
             f"  营销名单 target list: {lists.lists.num_rows:,} customers in {outlets:,} outlets; 剔除 excluded "
             f"风险账户 {lists.excluded.get('risky_account', 0):,}, 冷静期 declined {lists.excluded.get('declined_recently', 0):,}"
         )
+    rural = results.get("rural")
+    if rural is not None:
+        stages = rural.members["chain_stage_zh"].value_counts().to_dict() if len(rural.members) else {}
+        chosen = 0 if rural.selection is None else len(rural.selection.lists)
+        lines.append(
+            f"  一县一品 rural: 产业链客户 chain customers {len(rural.members):,} "
+            f"({', '.join(f'{k} {v:,}' for k, v in sorted(stages.items()))}); 入选 selected {chosen:,}"
+        )
+    registered = results.get("registry")
+    if registered:
+        shown = ", ".join(f"{r.name} v{r.version} ({'/'.join(r.aliases) or '-'})" for r in registered)
+        lines.append(f"  模型登记 registry: {shown}")
     return lines
 
 

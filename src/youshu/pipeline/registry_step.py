@@ -195,6 +195,7 @@ def registry_step(
         )
     log.info("registry: %d model(s) registered in %.1f s", len(done), time.perf_counter() - t)
     where = store.describe() if store is not None else str(settings.registry_uri)
+    ctx.results["registry"] = done
     return [_section(done, problems, where)]
 
 
