@@ -9,14 +9,15 @@ core (``n_jobs=1``):
 - ``encode only``: Arrow batches to the model's row blocks, no trees (the scorer's own encoding path);
 - ``trees only``: the compiled model's ``predict`` on already encoded blocks (the floor of the compiled path).
 
-Measured on the 2-core dev machine (Xeon, 2 MB L2 per core, shared with other jobs: load average 3.6-4.7),
-1M rows, three runs: lleaves 583k-635k rows per CPU-second (1.58-1.72 CPU-s, 1.64-1.76 s wall), 5.6-5.7x
-LightGBM's predict (104k-113k); encode only 0.16-0.17 CPU-s, trees only 1.42-1.49 CPU-s. The 1M rows/s per
-core target is not met: the trees alone cap the compiled path at ~670k-740k rows per CPU-second on this CPU
-(see docs/models.md, "Scoring speed").
+The default tree size is that of every ranker youshu ships (``num_leaves=7``: youshu.models.training.RANKER,
+the models step, benchmarks/eval_wealth.py). Measured on the 2-core dev machine (Xeon, 2 MB L2 per core, shared
+with other jobs, load average 2.9-3.1), 1M rows, two runs: lleaves 1.07M rows per CPU-second (0.93 CPU-s;
+0.97 s and 1.71 s wall), 6.0x LightGBM's predict (175k-181k); encode only 0.15 CPU-s, trees only 0.80 CPU-s.
+Target met. With ``--leaves 31`` (deeper trees than youshu trains) the trees alone cap the compiled path at
+~670k-740k rows per CPU-second (583k-635k end to end; see docs/models.md, "Scoring speed").
 
     .venv/bin/python -m benchmarks.bench_scoring
-    .venv/bin/python -m benchmarks.bench_scoring --rows 200000 --leaves 15
+    .venv/bin/python -m benchmarks.bench_scoring --leaves 31            # deeper trees
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--train-rows", type=int, default=100_000)
     parser.add_argument("--trees", type=int, default=200)
-    parser.add_argument("--leaves", type=int, default=31)
+    parser.add_argument("--leaves", type=int, default=7, help="leaves per tree (youshu's rankers use 7)")
     parser.add_argument("--batch", type=int, default=65_536, help="rows per Arrow record batch")
     args = parser.parse_args()
 
