@@ -8,19 +8,22 @@ copied to another machine scores the same.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 
 from youshu import __version__
-from youshu.atomic import atomic_dir
 from youshu.errors import YoushuError
-from youshu.models.encoding import FeatureEncoder
+from youshu.models.model_folder import (
+    encoder_from_meta,
+    encoder_meta,
+    jsonable,
+    read_model_folder,
+    write_model_folder,
+)
 from youshu.models.propensity import PropensityRanker
 
 __all__ = ["FORMAT", "META_FILE", "MODEL_FILE", "ModelCard", "SavedModel", "load_model", "save_model"]
@@ -72,20 +75,6 @@ class SavedModel:
     youshu_version: str
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 def save_model(ranker: PropensityRanker, card: ModelCard, folder: Path) -> Path:
     """Write a fitted ranker and its card into ``folder`` (replacing it only once complete).
 
@@ -113,18 +102,15 @@ def save_model(ranker: PropensityRanker, card: ModelCard, folder: Path) -> Path:
         "segment": card.segment,
         "entity": card.entity,
         "features": list(encoder.columns),
-        "metrics": _jsonable(card.metrics),
-        "notes": _jsonable(card.notes),
-        "params": _jsonable(ranker.get_params()),
-        "encoder": {"columns": encoder.columns, "kinds": encoder.kinds, "categories": encoder.categories},
+        "metrics": jsonable(card.metrics),
+        "notes": jsonable(card.notes),
+        "params": jsonable(ranker.get_params()),
+        "encoder": encoder_meta(encoder),
         "best_iteration": ranker.best_iteration_,
         "validation_auc": ranker.validation_auc_,
     }
-    with atomic_dir(folder) as tmp:
-        text = ranker.booster_.model_to_string(num_iteration=ranker.best_iteration_)
-        (tmp / MODEL_FILE).write_text(text, encoding="utf-8")
-        (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    return folder
+    text = ranker.booster_.model_to_string(num_iteration=ranker.best_iteration_)
+    return write_model_folder(folder, text, meta, MODEL_FILE, META_FILE)
 
 
 def load_model(folder: Path) -> SavedModel:
@@ -136,30 +122,23 @@ def load_model(folder: Path) -> SavedModel:
         When the folder is missing, incomplete, of a newer format, or the model text does not load.
     """
     folder = Path(folder)
-    meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
-    if not meta_path.is_file() or not model_path.is_file():
-        raise YoushuError(
-            f"{folder} holds no saved model ({META_FILE} and {MODEL_FILE}); train one with "
-            "`youshu models train ... -o FOLDER`"
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        booster = lgb.Booster(model_str=model_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
-        raise YoushuError(f"cannot read the model in {folder}: {exc}") from None
-    if meta.get("format", 0) > FORMAT or meta.get("kind") != "PropensityRanker":
-        raise YoushuError(
-            f"{meta_path} is a {meta.get('kind')} model of format {meta.get('format')}; this youshu "
-            f"({__version__}) reads PropensityRanker folders of format <= {FORMAT}"
-        )
+    meta, booster = read_model_folder(
+        folder,
+        kind="PropensityRanker",
+        max_format=FORMAT,
+        model_file=MODEL_FILE,
+        meta_file=META_FILE,
+        missing=f"{folder} holds no saved model ({META_FILE} and {MODEL_FILE}); train one with "
+        "`youshu models train ... -o FOLDER`",
+        what="the model",
+    )
     params = dict(meta["params"])
     params["exclude"] = tuple(params.get("exclude", ()))
     ranker = PropensityRanker(**params)
-    enc = meta["encoder"]
-    ranker.encoder_ = FeatureEncoder(list(enc["columns"]), dict(enc["kinds"]), dict(enc["categories"]))
+    ranker.encoder_ = encoder_from_meta(meta)
     ranker.booster_ = booster
-    ranker.feature_names_in_ = np.asarray(enc["columns"], dtype=object)
-    ranker.n_features_in_ = len(enc["columns"])
+    ranker.feature_names_in_ = np.asarray(ranker.encoder_.columns, dtype=object)
+    ranker.n_features_in_ = len(ranker.encoder_.columns)
     ranker.classes_ = np.array([0, 1])
     ranker.best_iteration_ = int(meta["best_iteration"])
     ranker.validation_auc_ = meta.get("validation_auc")

@@ -7,7 +7,6 @@ the model was trained on, the youshu version), written atomically; loading needs
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,16 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from youshu import __version__
-from youshu.atomic import atomic_dir
 from youshu.errors import YoushuError
 from youshu.models.encoding import FeatureEncoder
 from youshu.models.ivl.config import ValueConfig
+from youshu.models.model_folder import (
+    encoder_from_meta,
+    encoder_meta,
+    jsonable,
+    read_model_folder,
+    write_model_folder,
+)
 
 __all__ = ["FORMAT", "META_FILE", "MODEL_FILE", "AumRegressor", "align_later_aum", "value_level"]
 
@@ -31,20 +36,6 @@ META_FILE = "aum_regressor.json"
 #: Version of the folder layout; a reader refuses folders of a newer one.
 FORMAT = 1
 KIND = "AumRegressor"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 class AumRegressor(RegressorMixin, BaseEstimator):
@@ -149,15 +140,12 @@ class AumRegressor(RegressorMixin, BaseEstimator):
             "horizon_days": horizon_days,
             "entity": "customer",
             "features": list(encoder.columns),
-            "metrics": _jsonable(metrics or {}),
-            "notes": _jsonable(notes or {}),
-            "params": _jsonable(self.get_params()),
-            "encoder": {"columns": encoder.columns, "kinds": encoder.kinds, "categories": encoder.categories},
+            "metrics": jsonable(metrics or {}),
+            "notes": jsonable(notes or {}),
+            "params": jsonable(self.get_params()),
+            "encoder": encoder_meta(encoder),
         }
-        with atomic_dir(folder) as tmp:
-            (tmp / MODEL_FILE).write_text(self.booster_.model_to_string(), encoding="utf-8")
-            (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        return folder
+        return write_model_folder(folder, self.booster_.model_to_string(), meta, MODEL_FILE, META_FILE)
 
     @classmethod
     def load(cls, folder: Path) -> AumRegressor:
@@ -170,27 +158,20 @@ class AumRegressor(RegressorMixin, BaseEstimator):
             not load.
         """
         folder = Path(folder)
-        meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
-        if not meta_path.is_file() or not model_path.is_file():
-            raise YoushuError(
-                f"{folder} holds no saved AumRegressor ({META_FILE} and {MODEL_FILE}); save one with "
-                "AumRegressor.save (the pipeline's registry step does)"
-            )
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            booster = lgb.Booster(model_str=model_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
-            raise YoushuError(f"cannot read the AumRegressor in {folder}: {exc}") from None
-        if meta.get("format", 0) > FORMAT or meta.get("kind") != KIND:
-            raise YoushuError(
-                f"{meta_path} is a {meta.get('kind')} model of format {meta.get('format')}; this youshu "
-                f"({__version__}) reads {KIND} folders of format <= {FORMAT}"
-            )
+        meta, booster = read_model_folder(
+            folder,
+            kind=KIND,
+            max_format=FORMAT,
+            model_file=MODEL_FILE,
+            meta_file=META_FILE,
+            missing=f"{folder} holds no saved AumRegressor ({META_FILE} and {MODEL_FILE}); save one with "
+            "AumRegressor.save (the pipeline's registry step does)",
+            what="the AumRegressor",
+        )
         model = cls(**meta["params"])
-        enc = meta["encoder"]
-        model.encoder_ = FeatureEncoder(list(enc["columns"]), dict(enc["kinds"]), dict(enc["categories"]))
-        model.feature_names_in_ = np.asarray(enc["columns"], dtype=object)
-        model.n_features_in_ = len(enc["columns"])
+        model.encoder_ = encoder_from_meta(meta)
+        model.feature_names_in_ = np.asarray(model.encoder_.columns, dtype=object)
+        model.n_features_in_ = len(model.encoder_.columns)
         model.booster_ = booster
         model.info_ = {
             k: meta.get(k) for k in ("as_of", "horizon_days", "metrics", "notes", "youshu_version")
