@@ -22,7 +22,7 @@ import pyarrow as pa
 from youshu.geo.circles import CircleResult
 from youshu.geo.distance import circle_polygon
 
-__all__ = ["MARKER_COLOURS", "OUTLET_COLOUR", "map_figure", "map_html"]
+__all__ = ["MARKER_COLOURS", "OUTLET_COLOUR", "lonlat_figure", "map_figure", "map_html", "offline_page"]
 
 #: Outlets are dark red squares.
 OUTLET_COLOUR = "#b3001b"
@@ -199,23 +199,7 @@ def map_figure(
     heading = title or f"微商圈地图 circles map · {circles.as_of}"
     if total > len(merchants):
         heading += f" (显示 {len(merchants):,} / {total:,} 商户 merchants shown)"
-    fig = go.Figure(traces)
-    fig.update_layout(
-        title={"text": heading},
-        xaxis={"title": {"text": "经度 longitude"}, "showgrid": False, "zeroline": False},
-        yaxis={
-            "title": {"text": "纬度 latitude"},
-            "showgrid": False,
-            "zeroline": False,
-            "scaleanchor": "x",
-            "scaleratio": 1.0 / math.cos(math.radians(mean_lat)),
-        },
-        plot_bgcolor="white",
-        hovermode="closest",
-        legend={"orientation": "h", "y": -0.12},
-        margin={"l": 60, "r": 20, "t": 50, "b": 60},
-    )
-    return fig
+    return lonlat_figure(traces, heading, mean_lat)
 
 
 def map_html(
@@ -243,11 +227,39 @@ def map_html(
         max_merchants=max_merchants,
         title=title,
     )
+    return offline_page(fig, "youshu-circles-map")
+
+
+def lonlat_figure(traces: Sequence[go.Scatter], heading: str, mean_lat: float) -> go.Figure:
+    """A map without tiles: plain longitude/latitude axes, east-west scaled by cos(latitude) so distances look
+    right, white background and the legend below (the circles map and the county map use it)."""
+    fig = go.Figure(list(traces))
+    fig.update_layout(
+        title={"text": heading},
+        xaxis={"title": {"text": "经度 longitude"}, "showgrid": False, "zeroline": False},
+        yaxis={
+            "title": {"text": "纬度 latitude"},
+            "showgrid": False,
+            "zeroline": False,
+            "scaleanchor": "x",
+            "scaleratio": 1.0 / math.cos(math.radians(mean_lat)),
+        },
+        plot_bgcolor="white",
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.12},
+        margin={"l": 60, "r": 20, "t": 50, "b": 60},
+    )
+    return fig
+
+
+def offline_page(fig: go.Figure, div_id: str) -> str:
+    """``fig`` as one self-contained HTML page: plotly.js inline, nothing fetched; a fixed ``div_id`` so a
+    rerun writes the same bytes."""
     return fig.to_html(
         include_plotlyjs=True,
         full_html=True,
         include_mathjax=False,
         config={"displaylogo": False, "responsive": True},
         default_height="92vh",
-        div_id="youshu-circles-map",  # fixed: a rerun writes the same bytes
+        div_id=div_id,
     )

@@ -18,7 +18,6 @@ figure (a report's ``FigureBlock``), :func:`county_map_html` one self-contained 
 from __future__ import annotations
 
 import html
-import math
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import plotly.graph_objects as go
 from youshu.atomic import atomic_file
 from youshu.engine import Engine, Tables
 from youshu.errors import YoushuError
+from youshu.geo.map import lonlat_figure, offline_page
 from youshu.rural.catalogue import specialty_catalogue
 from youshu.schema.enums import INDUSTRY_ZH
 
@@ -210,23 +210,7 @@ def county_map_figure(
     mean_lat = float(rows["lat"].mean()) if len(rows) else 30.0
     when = f" · {as_of}" if as_of else ""
     heading = title or f"一县一品 县域特产地图 county specialties{when}（点大小：首位特产规模）"
-    fig = go.Figure(traces)
-    fig.update_layout(
-        title={"text": heading},
-        xaxis={"title": {"text": "经度 longitude"}, "showgrid": False, "zeroline": False},
-        yaxis={
-            "title": {"text": "纬度 latitude"},
-            "showgrid": False,
-            "zeroline": False,
-            "scaleanchor": "x",
-            "scaleratio": 1.0 / math.cos(math.radians(mean_lat)),
-        },
-        plot_bgcolor="white",
-        hovermode="closest",
-        legend={"orientation": "h", "y": -0.12},
-        margin={"l": 60, "r": 20, "t": 50, "b": 60},
-    )
-    return fig
+    return lonlat_figure(traces, heading, mean_lat)
 
 
 def county_map_html(
@@ -237,14 +221,7 @@ def county_map_html(
     Parameters are those of :func:`county_map_figure`.
     """
     fig = county_map_figure(catalogue, counties, as_of=as_of, title=title)
-    return fig.to_html(
-        include_plotlyjs=True,
-        full_html=True,
-        include_mathjax=False,
-        config={"displaylogo": False, "responsive": True},
-        default_height="92vh",
-        div_id="youshu-county-map",  # fixed: a rerun writes the same bytes
-    )
+    return offline_page(fig, "youshu-county-map")
 
 
 def write_county_map(
