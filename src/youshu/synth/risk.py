@@ -164,14 +164,7 @@ class _Ctx:
         ext: np.ndarray | None = None,
     ) -> None:
         """Money into ``cust``: from another customer where ``internal``, else from outside (``ext`` or new)."""
-        self.transfer(
-            self.peers(cust[internal]), cust[internal], day[internal], sec[internal], amount[internal]
-        )
-        main = self.a.main_of_customer
-        other = self.external(len(cust)) if ext is None else ext
-        self.emit(
-            main[cust[~internal]], day[~internal], sec[~internal], "in", amount[~internal], other[~internal]
-        )
+        self._move("in", cust, day, sec, amount, internal, ext)
 
     def out_to(
         self,
@@ -183,13 +176,30 @@ class _Ctx:
         ext: np.ndarray | None = None,
     ) -> None:
         """Money out of ``cust``: to another customer where ``internal``, else to outside (``ext`` or new)."""
-        self.transfer(
-            cust[internal], self.peers(cust[internal]), day[internal], sec[internal], amount[internal]
-        )
+        self._move("out", cust, day, sec, amount, internal, ext)
+
+    def _move(
+        self,
+        direction: str,
+        cust: np.ndarray,
+        day: np.ndarray,
+        sec: np.ndarray,
+        amount: np.ndarray,
+        internal: np.ndarray,
+        ext: np.ndarray | None,
+    ) -> None:
+        peers = self.peers(cust[internal])
+        payer, payee = (peers, cust[internal]) if direction == "in" else (cust[internal], peers)
+        self.transfer(payer, payee, day[internal], sec[internal], amount[internal])
         main = self.a.main_of_customer
         other = self.external(len(cust)) if ext is None else ext
         self.emit(
-            main[cust[~internal]], day[~internal], sec[~internal], "out", amount[~internal], other[~internal]
+            main[cust[~internal]],
+            day[~internal],
+            sec[~internal],
+            direction,
+            amount[~internal],
+            other[~internal],
         )
 
 
