@@ -2,6 +2,7 @@
 # System packages the test suite needs on Debian 12 (run as root or with sudo):
 #   openjdk-17-jre-headless  Spark (the engine-parity tests)
 #   chromium, fonts-noto-cjk headless page tests (offline map, report screenshots) with Chinese glyphs
+#   postgresql               the web workbench's app-database tests also run on PostgreSQL (scripts/start-postgres.sh)
 # Installs only what is missing; safe to rerun.
 set -euo pipefail
 
@@ -12,9 +13,10 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then missing+=(fonts-noto-cjk); fi
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "system packages present: java, chromium, Noto CJK fonts"
+  echo "system packages present: java, chromium, Noto CJK fonts, postgresql"
   exit 0
 fi
 echo "installing: ${missing[*]}" >&2

@@ -64,6 +64,7 @@ def _register() -> None:
         run,
         rural,
         schema_docs,
+        serve,
         synth,
         tags,
         targets,

@@ -1,0 +1,142 @@
+"""The one place where scope is enforced: every row a page or API returns comes through :class:`ScopedData`.
+
+A :class:`Principal` is the logged-in user with role and scope (``None`` = the whole province). Each table of
+the run is registered in :data:`TABLES` with the column naming the outlet that owns its rows; reading it through
+:meth:`ScopedData.table` keeps only rows of outlets in scope. Tables without an owning outlet are province-level
+aggregates (no customer or merchant rows); ``ScopedData`` refuses customer-level reads for roles without
+:attr:`~youshu.app.roles.Permission.CUSTOMER_ROWS` and masks personal data unless the role may unmask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from youshu.app.roles import PERMISSIONS, Permission, Role
+from youshu.app.rundata import TABLES, RunData
+from youshu.errors import YoushuError
+from youshu.privacy import mask_id_card, mask_name, mask_phone
+
+#: Personal-data columns and their maskers, wherever they appear in a table.
+PII_COLUMNS = {"name": mask_name, "phone": mask_phone, "id_card_no": mask_id_card, "holder_name": mask_name}
+
+
+class Forbidden(YoushuError):
+    """The role may not do this (answered 403)."""
+
+
+class OutOfScope(YoushuError):
+    """The entity is not in the user's scope, or does not exist (answered 404, so existence does not leak)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A logged-in user as the app sees them.
+
+    Attributes
+    ----------
+    outlets : frozenset of str, optional
+        Outlets in scope; ``None`` means every outlet. County scopes are expanded to their outlets at login.
+    """
+
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    outlets: frozenset[str] | None
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the role allows ``permission``."""
+        return permission in PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        """Raise :class:`Forbidden` unless the role allows ``permission``."""
+        if not self.can(permission):
+            raise Forbidden(f"角色 {self.role.zh} ({self.role.value}) 无权限 may not: {permission.value}")
+
+    def sees_outlet(self, outlet_id: str) -> bool:
+        """Whether ``outlet_id`` is in scope."""
+        return self.outlets is None or outlet_id in self.outlets
+
+
+def resolve_outlets(kind: str, values: Iterable[str], run: RunData) -> frozenset[str] | None:
+    """The outlets a stored scope (``all`` / ``outlets`` / ``counties``) covers in this run."""
+    wanted = {v.strip() for v in values if v.strip()}
+    if kind == "all":
+        return None
+    outlets = run.outlets
+    if kind == "outlets":
+        return frozenset(outlets.loc[outlets["outlet_id"].isin(wanted), "outlet_id"])
+    if kind == "counties":
+        return frozenset(outlets.loc[outlets["county_id"].isin(wanted), "outlet_id"])
+    raise YoushuError(f"unknown scope kind {kind!r}: expected all, outlets or counties")
+
+
+class ScopedData:
+    """The run as one user may see it. Routes read data only through this class."""
+
+    def __init__(self, run: RunData, principal: Principal, *, unmask_customer: str | None = None) -> None:
+        if unmask_customer is not None:
+            principal.require(Permission.UNMASK)
+        self.run = run
+        self.principal = principal
+        self._unmask_customer = unmask_customer
+
+    # -- the filter ---------------------------------------------------------------------------------------------
+    def table(self, name: str) -> pd.DataFrame:
+        """Table ``name`` of the run (see :data:`TABLES`), only rows in scope, personal data masked by role.
+
+        Raises
+        ------
+        Forbidden
+            For customer-level tables when the role has no ``customer_rows`` permission.
+        """
+        spec = TABLES[name]
+        if spec.customer_rows:
+            self.principal.require(Permission.CUSTOMER_ROWS)
+        frame = self.run.table(name)
+        if spec.outlet is not None and self.principal.outlets is not None:
+            frame = frame[frame[spec.outlet].isin(self.principal.outlets)]
+        return self._mask(frame)
+
+    def outlet(self, outlet_id: str) -> pd.Series:
+        """One outlet's row of ``outlets``; :class:`OutOfScope` when it is not in scope or unknown."""
+        outlets = self.table("outlets")
+        row = outlets[outlets["outlet_id"] == outlet_id]
+        if row.empty:
+            raise OutOfScope(f"网点 outlet {outlet_id} 不存在或不在您的范围内 not found or not in your scope")
+        return row.iloc[0]
+
+    def customer(self, customer_id: str) -> pd.Series:
+        """One customer's master row; :class:`OutOfScope` when not in scope or unknown."""
+        customers = self.table("customers")
+        row = customers[customers["customer_id"] == customer_id]
+        if row.empty:
+            raise OutOfScope(
+                f"客户 customer {customer_id} 不存在或不在您的范围内 not found or not in your scope"
+            )
+        return row.iloc[0]
+
+    def outlet_ids(self) -> list[str]:
+        """Outlets in scope, sorted."""
+        return sorted(self.table("outlets")["outlet_id"])
+
+    # -- masking ------------------------------------------------------------------------------------------------
+    def _mask(self, frame: pd.DataFrame) -> pd.DataFrame:
+        columns = [c for c in PII_COLUMNS if c in frame.columns]
+        if not columns:
+            return frame
+        frame = frame.copy()
+        keep = pd.Series(False, index=frame.index)
+        if self._unmask_customer is not None and "customer_id" in frame.columns:
+            keep = frame["customer_id"] == self._unmask_customer
+        for column in columns:
+            mask = PII_COLUMNS[column]
+            values = frame[column]
+            frame[column] = [
+                v if (k or v is None or (isinstance(v, float) and pd.isna(v))) else mask(str(v))
+                for v, k in zip(values, keep, strict=True)
+            ]
+        return frame
