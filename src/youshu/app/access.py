@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from youshu.app.roles import PERMISSIONS, Permission, Role
 from youshu.app.rundata import TABLES, RunData
@@ -118,6 +120,29 @@ class ScopedData:
                 f"客户 customer {customer_id} 不存在或不在您的范围内 not found or not in your scope"
             )
         return row.iloc[0]
+
+    def audience(self, expression: str) -> pd.DataFrame:
+        """Customers matching a tag expression (``女性客群 AND NOT 沉睡客户``) among those in scope:
+        ``customer_id`` and ``outlet_id`` in index order. Evaluated on the run's tag bitmaps.
+
+        Raises
+        ------
+        Forbidden
+            Without the ``audience`` permission.
+        youshu.tags.audience.AudienceError
+            For an expression that does not parse or names an unknown tag.
+        """
+        self.principal.require(Permission.AUDIENCE)
+        index = self.run.audience()
+        rows = np.fromiter(index.evaluate(expression), dtype=np.int64)
+        ids = index.ids.take(pa.array(rows)).to_pandas()
+        if index.outlets is None:
+            raise YoushuError("the run's audience index has no outlet column; rerun `youshu run`")
+        outlets = index.outlets.take(pa.array(rows)).to_pandas()
+        frame = pd.DataFrame({"customer_id": ids, "outlet_id": outlets})
+        if self.principal.outlets is not None:
+            frame = frame[frame["outlet_id"].isin(self.principal.outlets)]
+        return frame.reset_index(drop=True)
 
     def outlet_ids(self) -> list[str]:
         """Outlets in scope, sorted."""

@@ -78,6 +78,13 @@ TABLES: dict[str, TableSpec] = {
         ),
         zh="客户",
     ),
+    "accounts": TableSpec(
+        "warehouse:accounts",
+        "outlet_id",
+        customer_rows=True,
+        columns=("account_id", "customer_id", "outlet_id", "account_type", "status"),
+        zh="账户",
+    ),
     # province summary
     "summary_aum_by_county": TableSpec("summary/aum_by_county.parquet", None, zh="区县资产"),
     "summary_aum_trend": TableSpec("summary/aum_trend.parquet", None, zh="资产趋势"),
