@@ -22,13 +22,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def model_dir(risk_province: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained through the CLI on three as-of dates (the planted cases as labels)."""
+    """A model trained through the CLI on three as-of dates, labelled by the reported cases (risk_cases)."""
     folder = tmp_path_factory.mktemp("model") / "risk"
     code = None
     try:
         main(
             [
-                "risk", "train", "--labels", str(risk_province / TRUTH_DIR / "risky_accounts"),
+                "risk", "train", "--labels", str(risk_province / "risk_cases"),
                 "--train-from", "2025-04-30", "--train-to", "2025-06-30", "--every", "30",
                 "--warehouse", str(risk_province), "--out", str(folder),
             ]
