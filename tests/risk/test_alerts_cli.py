@@ -14,7 +14,7 @@ from tests.clirun import run_cli as _run
 from youshu.cli.main import main
 from youshu.engine import Engine, connect
 from youshu.models.risk import RiskModel, build_alerts, export_alerts, score_accounts
-from youshu.schema.storage import TRUTH_DIR, parquet_files
+from youshu.schema.storage import parquet_files
 
 AS_OF = date(2025, 9, 30)
 pytestmark = pytest.mark.slow
