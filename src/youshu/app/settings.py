@@ -49,12 +49,13 @@ class AppSettings:
     login_window_minutes: float = 15.0
 
 
-def latest_run(runs_dir: Path) -> Path:
-    """The newest finished run folder under ``runs_dir`` (latest as-of date; ``main`` before other names)."""
-    runs = [p.parent for p in runs_dir.glob("*/*/run.json")]
+def latest_run(*runs_dirs: Path) -> Path:
+    """The newest finished run folder under any of ``runs_dirs`` (latest as-of date; ``main`` first)."""
+    runs = [p.parent for d in runs_dirs for p in d.glob("*/*/run.json")]
     if not runs:
+        where = " or ".join(str(d) for d in runs_dirs)
         raise AppConfigError(
-            f"no finished run under {runs_dir}: run `youshu run --as-of YYYY-MM-DD` (or `youshu demo`) first"
+            f"no finished run under {where}: run `youshu demo` (or `youshu run --as-of YYYY-MM-DD`) first"
         )
 
     def key(folder: Path) -> tuple[date, bool, str]:
@@ -76,10 +77,16 @@ def app_settings(
 ) -> AppSettings:
     """Settings from the project: the given run (default the latest), its warehouse, the app database.
 
-    The warehouse is the one the run recorded in its ``run.json``, else the project's.
+    Without ``run_folder``: the latest run under the project's ``runs_dir`` or ``demo/runs``. The warehouse is
+    the one the run recorded in its ``run.json``, else the project's.
     """
     settings = settings or get_settings()
-    folder = Path(run_folder) if run_folder else latest_run(settings.resolve(settings.runs_dir))
+    # `youshu demo` writes its runs under demo/runs; a project's own runs go to runs_dir.
+    folder = (
+        Path(run_folder)
+        if run_folder
+        else latest_run(settings.resolve(settings.runs_dir), settings.resolve(Path("demo/runs")))
+    )
     if not (folder / "run.json").exists():
         raise AppConfigError(f"{folder} is not a finished run folder (no run.json)")
     import json

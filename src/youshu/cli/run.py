@@ -177,6 +177,11 @@ def demo(
     console.print(f"  {report.as_uri()}", soft_wrap=True, highlight=False)
     _print_findings(result)
     _print_timings(timings, time.perf_counter() - t0)
+    console.print(
+        "工作台 workbench: youshu users add admin --role admin  then  youshu serve  (http://127.0.0.1:8000)",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _province_matches(out: Path, params: dict[str, Any]) -> bool:
