@@ -9,6 +9,7 @@ aggregates (no customer or merchant rows); ``ScopedData`` refuses customer-level
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -87,8 +88,15 @@ class ScopedData:
         self._unmask_customer = unmask_customer
 
     # -- the filter ---------------------------------------------------------------------------------------------
-    def table(self, name: str) -> pd.DataFrame:
+    def table(self, name: str, **equals: str) -> pd.DataFrame:
         """Table ``name`` of the run (see :data:`TABLES`), only rows in scope, personal data masked by role.
+
+        Parameters
+        ----------
+        name : str
+        **equals
+            Keep only rows whose column equals the value (e.g. ``customer_id="C000000001"``), applied before
+            anything else so single-row reads stay cheap.
 
         Raises
         ------
@@ -98,23 +106,43 @@ class ScopedData:
         spec = TABLES[name]
         if spec.customer_rows:
             self.principal.require(Permission.CUSTOMER_ROWS)
+        frame = masked(self.run, name)
+        for column, value in equals.items():
+            frame = frame[frame[column] == value]
+        if spec.outlet is not None and self.principal.outlets is not None:
+            keep = frame[spec.outlet].isin(self.principal.outlets)
+            if spec.owner == "merchant":
+                # a merchant in the circle of an outlet in scope belongs to that outlet's work too
+                circles = self.run.table("circle_members")
+                mine = circles.loc[circles["outlet_id"].isin(self.principal.outlets), "merchant_id"]
+                keep |= frame["merchant_id"].isin(mine)
+            frame = frame[keep]
+        if self._unmask_customer is not None and "customer_id" in frame.columns:
+            frame = self._unmask(name, frame)
+        return frame
+
+    def aggregate(self, name: str, by: list[str], sums: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Rows (``rows``) and sums of ``sums`` per ``by`` over the rows in scope: an aggregate, so roles without
+        ``customer_rows`` (viewers) may read it for customer-level tables too."""
+        spec = TABLES[name]
         frame = self.run.table(name)
         if spec.outlet is not None and self.principal.outlets is not None:
             frame = frame[frame[spec.outlet].isin(self.principal.outlets)]
-        return self._mask(frame)
+        if set(by) & set(PII_COLUMNS) or set(sums) & set(PII_COLUMNS):
+            raise Forbidden("personal data cannot be grouped or summed")
+        agg = {"rows": (by[0], "size"), **{c: (c, "sum") for c in sums}}
+        return frame.groupby(by, observed=True, dropna=False).agg(**agg).reset_index()
 
     def outlet(self, outlet_id: str) -> pd.Series:
         """One outlet's row of ``outlets``; :class:`OutOfScope` when it is not in scope or unknown."""
-        outlets = self.table("outlets")
-        row = outlets[outlets["outlet_id"] == outlet_id]
+        row = self.table("outlets", outlet_id=outlet_id)
         if row.empty:
             raise OutOfScope(f"网点 outlet {outlet_id} 不存在或不在您的范围内 not found or not in your scope")
         return row.iloc[0]
 
     def customer(self, customer_id: str) -> pd.Series:
         """One customer's master row; :class:`OutOfScope` when not in scope or unknown."""
-        customers = self.table("customers")
-        row = customers[customers["customer_id"] == customer_id]
+        row = self.table("customers", customer_id=customer_id)
         if row.empty:
             raise OutOfScope(
                 f"客户 customer {customer_id} 不存在或不在您的范围内 not found or not in your scope"
@@ -148,20 +176,38 @@ class ScopedData:
         """Outlets in scope, sorted."""
         return sorted(self.table("outlets")["outlet_id"])
 
-    # -- masking ------------------------------------------------------------------------------------------------
-    def _mask(self, frame: pd.DataFrame) -> pd.DataFrame:
+    # -- unmasking ----------------------------------------------------------------------------------------------
+    def _unmask(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The one customer's raw personal data put back into ``frame`` (already scope-filtered)."""
+        rows = frame.index[frame["customer_id"] == self._unmask_customer]
         columns = [c for c in PII_COLUMNS if c in frame.columns]
-        if not columns:
+        if len(rows) == 0 or not columns:
             return frame
         frame = frame.copy()
-        keep = pd.Series(False, index=frame.index)
-        if self._unmask_customer is not None and "customer_id" in frame.columns:
-            keep = frame["customer_id"] == self._unmask_customer
-        for column in columns:
-            mask = PII_COLUMNS[column]
-            values = frame[column]
-            frame[column] = [
-                v if (k or v is None or (isinstance(v, float) and pd.isna(v))) else mask(str(v))
-                for v, k in zip(values, keep, strict=True)
-            ]
+        frame.loc[rows, columns] = self.run.table(name).loc[rows, columns]
         return frame
+
+
+_MASK_LOCK = threading.Lock()
+
+
+def masked(run: RunData, name: str) -> pd.DataFrame:
+    """Table ``name`` of ``run`` with every personal-data column masked, computed once per run and table (the
+    same index as the raw table, so raw values can be put back row by row)."""
+    frame = run.table(name)
+    columns = [c for c in PII_COLUMNS if c in frame.columns]
+    if not columns:
+        return frame
+    cache = run.masked_cache
+    if name not in cache:
+        with _MASK_LOCK:
+            if name not in cache:
+                out = frame.copy()
+                for column in columns:
+                    mask = PII_COLUMNS[column]
+                    out[column] = [
+                        v if v is None or (isinstance(v, float) and pd.isna(v)) else mask(str(v))
+                        for v in frame[column]
+                    ]
+                cache[name] = out
+    return cache[name]

@@ -169,6 +169,8 @@ class RunData:
         self._cache: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
         self._audience: AudienceIndex | None = None
+        #: masked copies of tables with personal data (``youshu.app.access.masked``)
+        self.masked_cache: dict[str, pd.DataFrame] = {}
 
     # -- files --------------------------------------------------------------------------------------------------
     def path(self, relative: str) -> Path:

@@ -42,7 +42,8 @@ ZONE_COLOURS = {
 _FALLBACK_ZONE = ("rgba(120, 120, 120, 0.15)", "rgba(120, 120, 120, 0.6)")
 
 
-def _status_labels(members: pd.DataFrame) -> pd.Series:
+def status_labels(members: pd.DataFrame) -> pd.Series:
+    """The status label of each circle member: 有效商户 / 低活跃商户 / 潜在商户 (prospect)."""
     labels = np.where(
         members["is_effective"],
         "有效商户 effective",
@@ -133,7 +134,7 @@ def map_figure(
     total = len(merchants)
     if total > max_merchants:
         merchants = merchants.sample(n=max_merchants, random_state=0).sort_index()
-    labels = _status_labels(merchants)
+    labels = status_labels(merchants)
     if merchant_tags:
         tagged = merchants["merchant_id"].map(dict(merchant_tags))
         labels = tagged.where(tagged.notna(), labels)
