@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import plotly.graph_objects as go
@@ -34,6 +36,7 @@ from youshu.app.settings import AppSettings
 from youshu.tags.audience import AudienceError
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 
 
 class LoginRequired(Exception):
@@ -71,6 +74,18 @@ class Context:
             **detail,
         )
 
+    def memo(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once per run, role and scope, then from memory: for charts and summaries that depend only
+        on the scoped data (the run never changes while the app serves it). ``name`` must say everything else
+        the value depends on (e.g. the outlet id of the page)."""
+        cache: LruCache = self.request.app.state.memo
+        key = (name, self.principal.role.value, self.principal.outlets)
+        found = cache.get(key)
+        if found is None:
+            found = build()
+            cache.put(key, found)
+        return cast(T, found)
+
     def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         """A page from ``templates/`` with the user, run and CSRF token in its context."""
         templates: Jinja2Templates = self.request.app.state.templates
@@ -86,6 +101,31 @@ class Context:
             },
             status_code=status_code,
         )
+
+
+class LruCache:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The value of ``key`` or None."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value``, dropping the least recently used entry beyond ``size``."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 # -- dependencies -------------------------------------------------------------------------------------------------
@@ -234,6 +274,7 @@ def create_app(settings: AppSettings, *, migrate_db: bool = True, warm: bool = T
     app.state.sessions = session_factory(engine)
     app.state.run = run
     app.state.scopes = {}
+    app.state.memo = LruCache(4096)
     app.state.templates = _templates()
     app.state.throttle = Throttle(
         failures=settings.login_failures,

@@ -66,7 +66,7 @@ def circles(
             "total": len(ordered),
             "base": f"/circles?sort={sort}&order={order}&",
         },
-        map_chart=figure_json(_outlets_map(summary)),
+        map_chart=ctx.memo("circles.map", lambda: figure_json(_outlets_map(summary))),
     )
 
 
@@ -160,7 +160,7 @@ def circle(outlet_id: str, ctx: Context = Depends(context)) -> HTMLResponse:
         else None
     )
     row = summary.iloc[0].to_dict() if len(summary) else None
-    fig = _circle_map(outlet, row, members)
+    map_chart = ctx.memo(f"circle.map:{outlet_id}", lambda: figure_json(_circle_map(outlet, row, members)))
     return ctx.render(
         "circle.html",
         page="circles",
@@ -172,7 +172,7 @@ def circle(outlet_id: str, ctx: Context = Depends(context)) -> HTMLResponse:
         categories=categories.to_dict("records"),
         alerts=alerts.to_dict("records") if alerts is not None else None,
         vip=vip.to_dict("records") if vip is not None else None,
-        map_chart=figure_json(fig),
+        map_chart=map_chart,
     )
 
 

@@ -50,13 +50,20 @@ def risk(ctx: Context = Depends(context)) -> HTMLResponse:
         "pr_auc": validation[0]["pr_auc"] if validation else None,
         "scorer": validation[0]["scorer"] if validation else "",
     }
-    charts = {
-        "trend": figure_json(_trend_figure(data.table("risk_trend"))) if run.has("risk_trend") else None,
-        "high": figure_json(_high_figure(high, counties, set(outlets["county_id"]), ctx.principal.outlets))
-        if high is not None
-        else None,
-        "outlets": figure_json(_outlets_figure(today, names)) if today is not None and len(today) else None,
-    }
+    charts = ctx.memo(
+        "risk.charts",
+        lambda: {
+            "trend": figure_json(_trend_figure(data.table("risk_trend"))) if run.has("risk_trend") else None,
+            "high": figure_json(
+                _high_figure(high, counties, set(outlets["county_id"]), ctx.principal.outlets)
+            )
+            if high is not None
+            else None,
+            "outlets": figure_json(_outlets_figure(today, names))
+            if today is not None and len(today)
+            else None,
+        },
+    )
     outlet_rows = (
         today.sort_values(["alerts", "mean_score", "outlet_id"], ascending=[False, False, True])
         .head(50)
