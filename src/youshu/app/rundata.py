@@ -167,7 +167,7 @@ class RunData:
         self.as_of: str = str(self.meta["as_of"])
         self.name: str = str(self.meta.get("name", self.folder.name))
         self._cache: dict[str, pd.DataFrame] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # loading a table may load its owner table first
         self._audience: AudienceIndex | None = None
         #: masked copies of tables with personal data (``youshu.app.access.masked``)
         self.masked_cache: dict[str, pd.DataFrame] = {}

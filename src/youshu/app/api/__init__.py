@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from youshu.app.api import alerts, audience, circles, customers, lists, me
+from youshu.app.api.common import ERRORS
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
 for _module in (me, customers, lists, circles, alerts, audience):
     router.include_router(_module.router)

@@ -78,3 +78,47 @@ def paginate(frame: pd.DataFrame, paging: Paging) -> dict[str, Any]:
         "total": total,
         "pages": max(1, math.ceil(total / paging.page_size)),
     }
+
+
+# -- errors and id parameters ------------------------------------------------------------------------------
+class ErrorAnswer(BaseModel):
+    """A refused or failed request: what went wrong and what to do."""
+
+    detail: str = Field(description="zh/en message")
+
+
+class InputProblem(BaseModel):
+    """One invalid parameter."""
+
+    field: str = Field(description="where, e.g. query.page_size")
+    message: str
+    type: str
+
+
+class InvalidInput(BaseModel):
+    """Invalid input (422): a readable summary and each problem."""
+
+    detail: str = Field(description="invalid input: <field>: <message>; …")
+    errors: list[InputProblem] = Field(default_factory=list)
+
+
+#: The error answers of every API route (``responses=`` of a router). 422 replaces FastAPI's default
+#: ``HTTPValidationError``: the app answers validation errors in the :class:`InvalidInput` shape (see web.py).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorAnswer, "description": "未登录 not logged in"},
+    403: {"model": ErrorAnswer, "description": "角色无权限 the role may not do this"},
+    404: {"model": ErrorAnswer, "description": "不存在或不在您的范围内 not found or not in your scope"},
+    422: {"model": InvalidInput, "description": "请求参数有误 invalid input"},
+}
+
+#: Ids as the canonical tables write them (letters, digits, ``_``, ``-``, ``.``); anything else is 422.
+ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+OutletFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=32,
+        pattern=ID_PATTERN,
+        description="只看该网点（须在范围内，否则 404） only this outlet (in scope, else 404)",
+    ),
+]
