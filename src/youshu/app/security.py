@@ -76,7 +76,11 @@ def create_user(
     scope_values: list[str] | tuple[str, ...] = (),
 ) -> User:
     """Add a user (committed). Outlet managers need an outlet or county scope."""
-    role = Role(role)
+    try:
+        role = Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise UserError(f"角色 role {role!r}: expected one of {choices}") from None
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
         raise UserError(f"用户名 user name {username!r}: letters, digits, '_' and '.' only, at most 64")
     if scope_kind not in ("all", "outlets", "counties"):

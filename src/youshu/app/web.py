@@ -259,7 +259,8 @@ def create_app(settings: AppSettings, *, migrate_db: bool = True, warm: bool = T
             "circles, risk and merchant alerts, audiences. Every answer is limited to the caller's outlets and "
             "masks personal data by role. Log in at /login (session cookie)."
         ),
-        docs_url="/api/docs",
+        # Swagger UI would load from a CDN with inline scripts: the schema is served, the UI is not.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -87,7 +87,9 @@ def serve(
     if database_url:
         os.environ["YOUSHU_APP_DATABASE_URL"] = database_url
     _say(f"邮数工作台 workbench: http://{host}:{port}  (run {settings.run_folder})")
-    _say(f"API: http://{host}:{port}/api/docs · app database: {settings.database_url.split('@')[-1]}")
+    _say(
+        f"API: http://{host}:{port}/api/v1 (schema /api/openapi.json) · app database: {settings.database_url.split('@')[-1]}"
+    )
     from sqlalchemy import func, select
 
     from youshu.app.db import User
@@ -100,9 +102,25 @@ def serve(
         return
     os.environ["YOUSHU_APP_RUN"] = str(settings.run_folder)
     os.environ["YOUSHU_APP_DATABASE_URL"] = settings.database_url
-    uvicorn.run(
+    _serve_workers(host, port, workers)
+
+
+def _serve_workers(host: str, port: int, workers: int) -> None:
+    """Several worker processes on one listening socket that we open ourselves: uvicorn's own multi-worker
+    socket leaves Nagle's algorithm on, which adds about 40 ms to every answer (uvicorn issue #3149)."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    config = uvicorn.Config(
         "youshu.app.asgi:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
     )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @users_app.command("add")
