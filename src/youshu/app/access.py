@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -106,28 +107,38 @@ class ScopedData:
         spec = TABLES[name]
         if spec.customer_rows:
             self.principal.require(Permission.CUSTOMER_ROWS)
-        frame = masked(self.run, name)
+        frame = self._scoped(name, masked(self.run, name))
         for column, value in equals.items():
             frame = frame[frame[column] == value]
-        if spec.outlet is not None and self.principal.outlets is not None:
-            keep = frame[spec.outlet].isin(self.principal.outlets)
-            if spec.owner == "merchant":
-                # a merchant in the circle of an outlet in scope belongs to that outlet's work too
-                circles = self.run.table("circle_members")
-                mine = circles.loc[circles["outlet_id"].isin(self.principal.outlets), "merchant_id"]
-                keep |= frame["merchant_id"].isin(mine)
-            frame = frame[keep]
         if self._unmask_customer is not None and "customer_id" in frame.columns:
             frame = self._unmask(name, frame)
         return frame
 
+    def _scoped(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (table ``name``, raw or masked) whose owning outlet is in scope; computed once
+        per run, table and scope (the run never changes while served), so repeated requests skip the filter."""
+        spec = TABLES[name]
+        outlets = self.principal.outlets
+        if spec.outlet is None or outlets is None:
+            return frame
+        key = ("scoped", name, frame is self.run.table(name), outlets)
+        found = self.run.scoped_cache.get(key)
+        if found is not None:
+            return cast(pd.DataFrame, found)
+        keep = frame[spec.outlet].isin(outlets)
+        if spec.owner == "merchant":
+            # a merchant in the circle of an outlet in scope belongs to that outlet's work too
+            circles = self.run.table("circle_members")
+            mine = circles.loc[circles["outlet_id"].isin(outlets), "merchant_id"]
+            keep |= frame["merchant_id"].isin(mine)
+        found = frame[keep]
+        self.run.scoped_cache.put(key, found)
+        return found
+
     def aggregate(self, name: str, by: list[str], sums: tuple[str, ...] = ()) -> pd.DataFrame:
         """Rows (``rows``) and sums of ``sums`` per ``by`` over the rows in scope: an aggregate, so roles without
         ``customer_rows`` (viewers) may read it for customer-level tables too."""
-        spec = TABLES[name]
-        frame = self.run.table(name)
-        if spec.outlet is not None and self.principal.outlets is not None:
-            frame = frame[frame[spec.outlet].isin(self.principal.outlets)]
+        frame = self._scoped(name, self.run.table(name))
         if set(by) & set(PII_COLUMNS) or set(sums) & set(PII_COLUMNS):
             raise Forbidden("personal data cannot be grouped or summed")
         agg = {"rows": (by[0], "size"), **{c: (c, "sum") for c in sums}}

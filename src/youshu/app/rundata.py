@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from youshu.app.lru import LruCache
 from youshu.errors import YoushuError
 from youshu.tags.audience import AudienceIndex
 
@@ -171,6 +172,8 @@ class RunData:
         self._audience: AudienceIndex | None = None
         #: masked copies of tables with personal data (``youshu.app.access.masked``)
         self.masked_cache: dict[str, pd.DataFrame] = {}
+        #: scope-filtered tables per scope (``youshu.app.access.ScopedData``); bounded
+        self.scoped_cache = LruCache(1024)
 
     # -- files --------------------------------------------------------------------------------------------------
     def path(self, relative: str) -> Path:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from youshu.app import audit
 from youshu.app.access import Forbidden, OutOfScope, Principal, ScopedData, resolve_outlets
 from youshu.app.db import make_engine, migrate, session_factory
+from youshu.app.lru import LruCache
 from youshu.app.roles import Permission, Role
 from youshu.app.rundata import RunData, RunDataError
 from youshu.app.security import SESSION_COOKIE, Throttle, session_user, tokens_match
@@ -101,31 +100,6 @@ class Context:
             },
             status_code=status_code,
         )
-
-
-class LruCache:
-    """A small thread-safe least-recently-used cache."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        """The value of ``key`` or None."""
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        """Store ``value``, dropping the least recently used entry beyond ``size``."""
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
 
 
 # -- dependencies -------------------------------------------------------------------------------------------------
