@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, text
 from tests.app.conftest import POSTGRES_ENV
 
-from youshu.app.db import MIGRATIONS, Base, make_engine, migrate
+from youshu.app.db import Base, downgrade, make_engine, migrate
 
 ALEMBIC_VERSION = "alembic_version"
 
@@ -66,15 +64,6 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         eng.dispose()
         return
     yield from _postgres_engine()
-
-
-def _downgrade(engine: Engine, revision: str = "base") -> None:
-    """``alembic downgrade`` on ``engine``, configured the way :func:`youshu.app.db.migrate` upgrades."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -136,7 +125,7 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
 def test_downgrade_to_base_then_upgrade_rebuilds_the_schema(engine: Engine) -> None:
     migrate(engine)
     head = _revision(engine)
-    _downgrade(engine, "base")
+    downgrade(engine, "base")
     assert _tables(engine) == set()
     assert _revision(engine) is None
     migrate(engine)

@@ -122,6 +122,15 @@ def make_engine(url: str) -> Engine:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the app database to ``revision`` with the Alembic migrations (idempotent)."""
+    _alembic(engine, revision, down=False)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Take the app database back to ``revision`` (``base``: no app tables) with the Alembic migrations."""
+    _alembic(engine, revision, down=True)
+
+
+def _alembic(engine: Engine, revision: str, *, down: bool) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -129,7 +138,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from youshu.cli.main import app
+
+if TYPE_CHECKING:
+    from youshu.app.db import User
 
 users_app = typer.Typer(
     help="工作台用户 Workbench users: roles (admin, analyst, outlet_manager, viewer) and scopes.",
@@ -181,12 +186,8 @@ def list_users(
             _say(f"{user.username:<20} {user.role:<15} {scope}{state}")
 
 
-@users_app.command("disable")
-def disable_user(
-    username: str = typer.Argument(...),
-    database_url: str = typer.Option(None, "--database-url", help="App database (default: the project's)."),
-) -> None:
-    """Disable a user and end their sessions (停用用户)."""
+def _update_user(database_url: str | None, username: str, change: Callable[[User], None]) -> None:
+    """Apply ``change`` to the user, end their sessions (they log in again) and commit."""
     from sqlalchemy import delete, select
 
     from youshu.app.db import LoginSession, User
@@ -196,9 +197,18 @@ def disable_user(
         user = db.scalar(select(User).where(User.username == username))
         if user is None:
             raise YoushuError(f"no user {username!r}: see `youshu users list`")
-        user.active = False
+        change(user)
         db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         db.commit()
+
+
+@users_app.command("disable")
+def disable_user(
+    username: str = typer.Argument(...),
+    database_url: str = typer.Option(None, "--database-url", help="App database (default: the project's)."),
+) -> None:
+    """Disable a user and end their sessions (停用用户)."""
+    _update_user(database_url, username, lambda user: setattr(user, "active", False))
     _say(f"已停用 disabled {username}")
 
 
@@ -209,17 +219,12 @@ def set_password(
     database_url: str = typer.Option(None, "--database-url", help="App database (default: the project's)."),
 ) -> None:
     """Set a user's password and end their sessions (重置密码)."""
-    from sqlalchemy import delete, select
-
-    from youshu.app.db import LoginSession, User
     from youshu.app.security import hash_password
-    from youshu.errors import YoushuError
 
-    with _database(database_url)() as db:
-        user = db.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise YoushuError(f"no user {username!r}: see `youshu users list`")
-        user.password_hash = hash_password(_password(password_env))
-        db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
-        db.commit()
+    # asked for only once the user is found, as before
+    _update_user(
+        database_url,
+        username,
+        lambda user: setattr(user, "password_hash", hash_password(_password(password_env))),
+    )
     _say(f"已重置 password set for {username}")

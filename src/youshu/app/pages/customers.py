@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from youshu.app.access import ScopedData
+from youshu.app.pages.catalogue import tag_names
 from youshu.app.roles import Permission
 from youshu.app.rundata import RunData
 from youshu.app.web import Context, check_csrf, context
@@ -188,16 +189,15 @@ def _shipped_tag_names() -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def tag_names(run: RunData) -> dict[str, str]:
-    """zh display names of the customer tags of ``run``: its audience index (boolean tags), its model tags,
-    else the shipped definitions."""
+def customer_tag_names(run: RunData) -> dict[str, str]:
+    """zh display names of the customer tags of ``run``: the boolean tags as its tags step recorded them
+    (:func:`youshu.app.pages.catalogue.tag_names`), its model tags, else the shipped definitions."""
     names = dict(_shipped_tag_names())
     model = run.json("tags/customer_tags/as_of_date={as_of}/model_tags.json") or {}
     for tag, meta in (model.get("tags") or {}).items():
         if isinstance(meta, dict) and meta.get("display_name_zh"):
             names[str(tag)] = str(meta["display_name_zh"])
-    if run.path("tags/customer_tags/as_of_date={as_of}/audience").exists():
-        names.update(run.audience().names)
+    names.update(tag_names(run, "customer"))
     return names
 
 
@@ -226,7 +226,7 @@ def _tags(data: ScopedData, customer_id: str) -> tuple[list[tuple[str, str]], li
     row = _row(data, "customer_tags", customer_id)
     if row is None:
         return [], []
-    names = tag_names(data.run)
+    names = customer_tag_names(data.run)
     index = (
         data.run.audience()
         if data.run.path("tags/customer_tags/as_of_date={as_of}/audience").exists()
