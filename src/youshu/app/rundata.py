@@ -182,6 +182,8 @@ class RunData:
 
     def has(self, name: str) -> bool:
         """Whether the run wrote table ``name`` (a step may have been skipped)."""
+        if name in self._cache:  # loaded already (warm() loads every table the run has)
+            return True
         spec = TABLES[name]
         if spec.path.startswith("warehouse:"):
             return (self.warehouse / spec.path.split(":", 1)[1]).exists()

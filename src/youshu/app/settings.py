@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -89,8 +90,6 @@ def app_settings(
     )
     if not (folder / "run.json").exists():
         raise AppConfigError(f"{folder} is not a finished run folder (no run.json)")
-    import json
-
     recorded = json.loads((folder / "run.json").read_text(encoding="utf-8")).get("warehouse")
     warehouse = (
         Path(recorded) if recorded and Path(recorded).exists() else settings.resolve(settings.warehouse)

@@ -7,11 +7,10 @@ Routes live in ``youshu.app.pages`` (server-rendered zh-CN pages) and ``youshu.a
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -191,12 +190,6 @@ def _templates() -> Jinja2Templates:
     return templates
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
 # -- the app --------------------------------------------------------------------------------------------------------
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
@@ -318,12 +311,7 @@ def create_app(settings: AppSettings, *, migrate_db: bool = True, warm: bool = T
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         if _wants_html(request):
             return _error(request, 422, f"请求参数有误 invalid input: {summary}")
-        return JSONResponse(
-            json.loads(
-                json.dumps({"detail": f"invalid input: {summary}", "errors": problems}, default=_json_default)
-            ),
-            status_code=422,
-        )
+        return JSONResponse({"detail": f"invalid input: {summary}", "errors": problems}, status_code=422)
 
     plotly_js: list[bytes] = []
 
